@@ -1,0 +1,1 @@
+"""Datasets, feature pipeline and Lightning data modules."""

@@ -1,0 +1,1 @@
+"""Plain ``nn.Module`` networks: recurrent encoders, heads and forecasting decoders."""

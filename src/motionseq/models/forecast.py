@@ -1,0 +1,98 @@
+"""Many-to-many trajectory forecasting: encoder over observed displacements plus a decoder.
+
+All tensors are batch-first. Positions are metres; the networks see displacements
+divided by a fixed ``scale`` (metres per step), so one set of weights suits any scene units.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from motionseq.errors import ConfigError
+from motionseq.models.rnn import Cell, SequenceEncoder, make_rnn
+
+
+def trajectory_inputs(obs: Tensor, scale: float | Tensor) -> Tensor:
+    """Encoder input from observed positions ``obs [B, T, 2]`` → ``[B, T-1, 4]``:
+    each step's displacement and its position relative to the last observed point, both
+    divided by ``scale``."""
+    disp = obs[:, 1:] - obs[:, :-1]
+    rel = obs[:, 1:] - obs[:, -1:]
+    return torch.cat([disp, rel], dim=-1) / scale
+
+
+class RecurrentDecoder(nn.Module):
+    """Autoregressive decoder: a recurrent cell fed its previous displacement.
+
+    ``(summary [B, D], last_disp [B, 2])`` → displacements ``[B, pred_len, 2]``
+    (in scale units).
+    """
+
+    def __init__(self, in_features: int, pred_len: int, hidden: int = 128, cell: Cell = "lstm"
+                 ) -> None:
+        super().__init__()
+        self.pred_len, self.cell = pred_len, cell
+        self.init_h = nn.Linear(in_features, hidden)
+        self.init_c = nn.Linear(in_features, hidden) if cell == "lstm" else None
+        self.embed = nn.Linear(2, hidden)
+        self.rnn = make_rnn(cell, hidden, hidden)
+        self.out = nn.Linear(hidden, 2)
+
+    def forward(self, summary: Tensor, last_disp: Tensor) -> Tensor:
+        h = torch.tanh(self.init_h(summary))[None]
+        state = (h, torch.tanh(self.init_c(summary))[None]) if self.init_c is not None else h
+        prev, steps = last_disp, []
+        for _ in range(self.pred_len):
+            out, state = self.rnn(self.embed(prev)[:, None], state)
+            prev = prev + self.out(out[:, 0])  # predict the change of displacement
+            steps.append(prev)
+        return torch.stack(steps, dim=1)
+
+
+class DirectDecoder(nn.Module):
+    """All future displacements at once from the summary: ``[B, D]`` → ``[B, pred_len, 2]``."""
+
+    def __init__(self, in_features: int, pred_len: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.pred_len = pred_len
+        self.net = nn.Sequential(nn.Linear(in_features, hidden), nn.GELU(),
+                                 nn.Linear(hidden, pred_len * 2))
+
+    def forward(self, summary: Tensor, last_disp: Tensor) -> Tensor:
+        delta = self.net(summary).view(-1, self.pred_len, 2)
+        return last_disp[:, None, :] + delta  # a residual over constant velocity
+
+
+class Forecaster(nn.Module):
+    """Observed positions ``[B, obs_len, 2]`` (metres) → future positions ``[B, pred_len, 2]``.
+
+    Both decoders predict around constant velocity (the last observed displacement), so
+    an untrained network starts from that strong baseline.
+    """
+
+    def __init__(self, pred_len: int, decoder: Literal["recurrent", "direct"] = "recurrent",
+                 cell: Cell = "lstm", hidden: int = 128, layers: int = 1, dropout: float = 0.0,
+                 bidirectional: bool = False) -> None:
+        super().__init__()
+        self.encoder = SequenceEncoder(4, hidden, layers, cell, bidirectional, dropout)
+        d = self.encoder.out_dim
+        if decoder == "recurrent":
+            self.decoder: nn.Module = RecurrentDecoder(d, pred_len, hidden, cell)
+        elif decoder == "direct":
+            self.decoder = DirectDecoder(d, pred_len, hidden)
+        else:
+            raise ConfigError(f"unknown decoder {decoder!r}; choose recurrent or direct")
+
+    def forward(self, obs: Tensor, scale: float | Tensor) -> tuple[Tensor, Tensor]:
+        """Returns ``(positions [B, pred_len, 2] in metres, displacements [B, pred_len, 2]
+        in scale units)``."""
+        if obs.shape[1] < 2:
+            raise ValueError("forecasting needs at least 2 observed positions")
+        _, summary = self.encoder(trajectory_inputs(obs, scale))
+        last_disp = (obs[:, -1] - obs[:, -2]) / scale
+        disp = self.decoder(summary, last_disp)
+        pos = obs[:, -1:] + torch.cumsum(disp * scale, dim=1)
+        return pos, disp

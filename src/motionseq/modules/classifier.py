@@ -1,0 +1,111 @@
+"""Many-to-one action classifier: a pose-feature sequence → one action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+from motionseq.models.heads import ClassificationHead
+from motionseq.models.rnn import SequenceEncoder
+from motionseq.modules.base import MotionModule
+
+
+class ActionClassifier(MotionModule):
+    """Recurrent encoder + classification head over standardised pose features.
+
+    Batches are ``{"x": [B, T, F], "lengths": [B], "y": [B]}``. Logs ``{stage}/loss``,
+    ``{stage}/acc`` and ``{stage}/f1`` (macro) per epoch; writes a confusion matrix PNG at
+    test end.
+
+    Args:
+        input_size: F, feature channels.
+        class_names: label names in index order.
+        features: the :class:`~motionseq.data.features.PoseFeatures` settings as a dict,
+            kept so inference rebuilds the same feature path.
+        data_config: the data config the model was trained with (for ``motionseq-eval``).
+    """
+
+    def __init__(self, input_size: int, class_names: list[str], features: dict | None = None,
+                 cell: str = "lstm", hidden: int = 128, layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, pooling: str = "last",
+                 head_hidden: int = 0, label_smoothing: float = 0.0,
+                 optimizer: Callable | None = None, scheduler: Callable | None = None,
+                 monitor: str = "val/acc", monitor_mode: str = "max",
+                 data_config: dict | None = None) -> None:
+        super().__init__(optimizer, scheduler, monitor, monitor_mode)
+        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.class_names = list(class_names)
+        n = len(self.class_names)
+        self.encoder = SequenceEncoder(input_size, hidden, layers, cell, bidirectional, dropout,
+                                       pooling)
+        self.head = ClassificationHead(self.encoder.out_dim, n, head_hidden, dropout)
+        self.register_buffer("feat_mean", torch.zeros(input_size))
+        self.register_buffer("feat_std", torch.ones(input_size))
+        for stage in ("train", "val", "test"):
+            setattr(self, f"{stage}_metrics", MetricCollection({
+                "acc": MulticlassAccuracy(n, average="micro"),
+                "f1": MulticlassF1Score(n, average="macro"),
+            }, prefix=f"{stage}/"))
+        self.test_confmat = MulticlassConfusionMatrix(n)
+        self.last_confusion: np.ndarray | None = None
+
+    def set_normalizer(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Store the training-set feature statistics (``[F]`` each) in the model."""
+        self.feat_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.feat_std.copy_(torch.as_tensor(std, dtype=torch.float32))
+
+    def normalize(self, x: Tensor) -> Tensor:
+        return (x - self.feat_mean) / self.feat_std
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """``x [B, T, F]`` raw features, ``lengths [B]`` → logits ``[B, C]``."""
+        _, summary = self.encoder(self.normalize(x), lengths)
+        return self.head(summary)
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        x, lengths, y = batch["x"], batch["lengths"], batch["y"]
+        self.check_finite("x", x, stage)
+        logits = self(x, lengths)
+        smoothing = self.hparams.label_smoothing if stage == "train" else 0.0
+        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics.update(logits.detach(), y)
+        if stage == "test":
+            self.test_confmat.update(logits.detach(), y)
+        bs = y.shape[0]
+        self.log(f"{stage}/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs,
+                 sync_dist=True, prog_bar=stage != "test")
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
+        return loss
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
+        return self.guard_loss(self._shared_step(batch, "train"))
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        cm = self.test_confmat.compute().cpu().numpy()
+        self.test_confmat.reset()
+        self.last_confusion = cm
+        if self.trainer.is_global_zero:
+            from motionseq.plots import plot_confusion_matrix
+
+            plot_confusion_matrix(cm, self.class_names, self.plot_dir() / "confusion_matrix.png")
+
+    def predict_proba(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Class probabilities ``[B, C]`` (eval mode, no grad)."""
+        was = self.training
+        self.eval()
+        with torch.no_grad():
+            p = torch.softmax(self(x, lengths), dim=-1)
+        self.train(was)
+        return p

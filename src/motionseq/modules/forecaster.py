@@ -1,0 +1,102 @@
+"""Many-to-many trajectory forecaster: observed path → future path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torchmetrics import MeanMetric
+
+from motionseq.models.baselines import constant_velocity
+from motionseq.models.forecast import Forecaster
+from motionseq.modules.base import MotionModule
+from motionseq.modules.metrics import displacement_errors
+
+
+class TrajectoryForecaster(MotionModule):
+    """Recurrent encoder-decoder over displacements.
+
+    Batches are ``{"obs": [B, obs_len, 2], "fut": [B, pred_len, 2]}`` in metres. The loss
+    is the mean squared error of the predicted displacements in scale units; logged
+    metrics are ``{stage}/loss``, ``{stage}/ade`` and ``{stage}/fde`` in metres, and at test
+    time also ``test/cv_ade`` and ``test/cv_fde``: constant velocity on the same windows.
+
+    Args:
+        obs_len, pred_len: observed and predicted steps.
+        dt: seconds per step of the training data (kept for inference).
+        decoder: ``recurrent`` (autoregressive) or ``direct`` (all steps at once).
+        data_config: the data config the model was trained with (for ``motionseq-eval``).
+    """
+
+    def __init__(self, obs_len: int = 8, pred_len: int = 12, dt: float | None = None,
+                 decoder: str = "recurrent", cell: str = "lstm", hidden: int = 128,
+                 layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
+                 optimizer: Callable | None = None, scheduler: Callable | None = None,
+                 monitor: str = "val/ade", monitor_mode: str = "min",
+                 data_config: dict | None = None, plot_samples: int = 6) -> None:
+        super().__init__(optimizer, scheduler, monitor, monitor_mode)
+        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        self.net = Forecaster(pred_len, decoder, cell, hidden, layers, dropout, bidirectional)
+        self.register_buffer("scale", torch.tensor(1.0))
+        for stage in ("train", "val", "test"):
+            setattr(self, f"{stage}_ade", MeanMetric())
+            setattr(self, f"{stage}_fde", MeanMetric())
+        self.test_cv_ade, self.test_cv_fde = MeanMetric(), MeanMetric()
+        self._plot_batch: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def set_normalizer(self, scale: float) -> None:
+        """Store the displacement scale (metres per step) of the training data."""
+        self.scale.fill_(float(scale))
+
+    def forward(self, obs: Tensor) -> Tensor:
+        """Observed positions ``[B, obs_len, 2]`` → predicted positions ``[B, pred_len, 2]``."""
+        return self.net(obs, self.scale)[0]
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        obs, fut = batch["obs"], batch["fut"]
+        self.check_finite("obs", obs, stage)
+        self.check_finite("fut", fut, stage)
+        pred, disp = self.net(obs, self.scale)
+        prev = torch.cat([obs[:, -1:], fut[:, :-1]], dim=1)
+        true_disp = (fut - prev) / self.scale
+        loss = torch.mean((disp - true_disp) ** 2)
+        err = displacement_errors(pred.detach(), fut)  # [B, pred_len] metres
+        bs = obs.shape[0]
+        ade, fde = getattr(self, f"{stage}_ade"), getattr(self, f"{stage}_fde")
+        ade.update(err.mean(dim=1))
+        fde.update(err[:, -1])
+        self.log(f"{stage}/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs,
+                 sync_dist=True, prog_bar=stage != "test")
+        self.log(f"{stage}/ade", ade, on_step=False, on_epoch=True, batch_size=bs,
+                 prog_bar=stage == "val")
+        self.log(f"{stage}/fde", fde, on_step=False, on_epoch=True, batch_size=bs)
+        if stage == "test":
+            cv = displacement_errors(constant_velocity(obs, fut.shape[1]), fut)
+            self.test_cv_ade.update(cv.mean(dim=1))
+            self.test_cv_fde.update(cv[:, -1])
+            self.log("test/cv_ade", self.test_cv_ade, on_step=False, on_epoch=True, batch_size=bs)
+            self.log("test/cv_fde", self.test_cv_fde, on_step=False, on_epoch=True, batch_size=bs)
+            if self._plot_batch is None:
+                k = self.hparams.plot_samples
+                self._plot_batch = (obs[:k].cpu(), fut[:k].cpu(), pred[:k].detach().cpu())
+        return loss
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
+        return self.guard_loss(self._shared_step(batch, "train"))
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        if self._plot_batch is not None and self.trainer.is_global_zero:
+            from motionseq.plots import plot_trajectories
+
+            obs, fut, pred = self._plot_batch
+            plot_trajectories(obs.numpy(), fut.numpy(), pred.numpy(),
+                              self.plot_dir() / "trajectories.png",
+                              baseline=constant_velocity(obs, fut.shape[1]).numpy())
+        self._plot_batch = None

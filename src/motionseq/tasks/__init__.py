@@ -1,0 +1,1 @@
+"""Entry points as plain functions: ``train(cfg) -> dict`` and ``evaluate(cfg) -> dict``."""

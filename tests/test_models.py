@@ -1,0 +1,90 @@
+"""Shapes of every cell type, the Keras cases this project grew from, and that padding
+never changes a result."""
+
+import pytest
+import torch
+
+from motionseq.data.datasets import pad_collate
+from motionseq.errors import ConfigError
+from motionseq.models.forecast import Forecaster
+from motionseq.models.heads import ClassificationHead
+from motionseq.models.rnn import SequenceEncoder
+
+
+def test_keras_simple_rnn_return_sequences_shape_and_params():
+    # Keras: SimpleRNN(3, return_sequences=True) on (8, 2, 10) -> (8, 2, 3), 42 parameters
+    # (10*3 kernel + 3*3 recurrent + 3 bias). PyTorch keeps two bias vectors (b_ih, b_hh),
+    # so the same layer has 45.
+    enc = SequenceEncoder(10, hidden=3, cell="rnn")
+    out, summary = enc(torch.randn(8, 2, 10))
+    assert out.shape == (8, 2, 3) and summary.shape == (8, 3)
+    n = sum(p.numel() for p in enc.parameters())
+    assert n == 45 == 42 + 3
+
+
+def test_keras_many_to_one_shape():
+    # Keras: (32, 10, 8) into SimpleRNN(4) -> (32, 4)
+    _, summary = SequenceEncoder(8, hidden=4, cell="rnn")(torch.randn(32, 10, 8))
+    assert summary.shape == (32, 4)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_padding_does_not_change_results(cell, bidirectional, pooling):
+    torch.manual_seed(0)
+    enc = SequenceEncoder(5, hidden=7, layers=2, cell=cell, bidirectional=bidirectional,
+                          pooling=pooling).eval()
+    seqs = [torch.randn(t, 5) for t in (9, 3, 6, 1)]
+    batch = pad_collate([{"x": s, "y": torch.tensor(0)} for s in seqs])
+    out, summary = enc(batch["x"], batch["lengths"])
+    d = 14 if bidirectional else 7
+    assert out.shape == (4, 9, d) and summary.shape == (4, d)
+    for i, s in enumerate(seqs):
+        o1, s1 = enc(s[None])
+        torch.testing.assert_close(summary[i], s1[0], atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(out[i, : len(s)], o1[0], atol=1e-6, rtol=1e-5)
+        assert (out[i, len(s):] == 0).all()
+
+
+def test_last_pooling_reads_last_valid_step_not_padding():
+    enc = SequenceEncoder(3, hidden=4, cell="gru").eval()
+    x = torch.randn(1, 5, 3)
+    padded = torch.cat([x, torch.full((1, 4, 3), 100.0)], dim=1)
+    _, a = enc(x)
+    _, b = enc(padded, torch.tensor([5]))
+    torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_streaming_step_matches_full_sequence(cell):
+    enc = SequenceEncoder(6, hidden=8, cell=cell).eval()
+    x = torch.randn(2, 7, 6)
+    _, full = enc(x)
+    state = None
+    for t in range(7):
+        step_out, state = enc.step(x[:, t], state)
+    torch.testing.assert_close(step_out, full, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ConfigError):
+        SequenceEncoder(6, 8, bidirectional=True).step(x[:, 0])
+
+
+def test_classification_head_and_config_errors():
+    assert ClassificationHead(16, 6, hidden=32, dropout=0.1)(torch.randn(4, 16)).shape == (4, 6)
+    with pytest.raises(ConfigError, match="unknown cell 'transformer'"):
+        SequenceEncoder(3, cell="transformer")
+    with pytest.raises(ConfigError, match="pooling"):
+        SequenceEncoder(3, pooling="attention")
+
+
+@pytest.mark.parametrize("decoder", ["recurrent", "direct"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_forecaster_shapes_and_constant_velocity_start(decoder, cell):
+    net = Forecaster(pred_len=12, decoder=decoder, cell=cell, hidden=16)
+    obs = torch.cumsum(torch.randn(5, 8, 2), dim=1)
+    pos, disp = net(obs, scale=0.5)
+    assert pos.shape == disp.shape == (5, 12, 2)
+    # positions are the last observation plus the cumulated displacements
+    torch.testing.assert_close(pos[:, 0], obs[:, -1] + disp[:, 0] * 0.5)
+    with pytest.raises(ConfigError):
+        Forecaster(12, decoder="transformer")
