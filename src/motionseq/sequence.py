@@ -157,7 +157,8 @@ class Tracks:
                 f"Tracks need frame [N], agent [N], xy [N, 2]; got {frame.shape}, "
                 f"{agent.shape}, {xy.shape}"
             )
-        if n and not (np.allclose(frame, np.round(frame)) and np.allclose(agent, np.round(agent))):
+        if n and not (np.allclose(frame, np.round(frame), rtol=0, atol=1e-6)
+                      and np.allclose(agent, np.round(agent), rtol=0, atol=1e-6)):
             raise DataError("frame and agent ids must be whole numbers")
         if not np.isfinite(xy).all():
             raise DataError("track positions contain NaN or inf")

@@ -31,8 +31,9 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     data_config = OmegaConf.to_container(cfg.data, resolve=True)
-    model = instantiate(cfg.model, **datamodule.model_kwargs(), data_config=data_config,
-                        _convert_="all")
+    # A partial first: data_config holds _target_ keys that must stay plain data.
+    factory = instantiate(cfg.model, _partial_=True, _convert_="all")
+    model = factory(**datamodule.model_kwargs(), data_config=data_config)
     model.set_normalizer(**datamodule.normalizer())
     return datamodule, model
 
