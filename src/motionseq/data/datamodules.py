@@ -69,14 +69,14 @@ class ActionDataModule(_Loaders):
             return
         splits = self.source.load()
         self._check_splits(splits, type(self.source).__name__)
+        unlabeled = [s.source for seqs in splits.values() for s in seqs if not s.label]
+        if unlabeled:
+            raise DataError(f"{len(unlabeled)} sequences have no label, e.g. {unlabeled[0]}")
         if "val" not in splits or not splits["val"]:
             labels = [s.label for s in splits["train"]]
             keep, held = stratified_split(labels, self.val_fraction, self.seed)
             train = splits["train"]
             splits = {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
-        unlabeled = [s.source for seqs in splits.values() for s in seqs if not s.label]
-        if unlabeled:
-            raise DataError(f"{len(unlabeled)} sequences have no label, e.g. {unlabeled[0]}")
         self.class_names = sorted({s.label for s in splits["train"]})
         index = {c: i for i, c in enumerate(self.class_names)}
         for split, seqs in splits.items():

@@ -20,10 +20,13 @@ class WorkoutsSource:
 
     def __init__(self, train_per_class: int = 150, test_per_class: int = 50, seed: int = 0,
                  min_frames: int = 30, max_frames: int = 150, fps: float = 30.0,
-                 noise: float = 1.0, drop_prob: float = 0.02) -> None:
+                 noise: float = 1.0, drop_prob: float = 0.02,
+                 classes: list[str] | None = None) -> None:
+        from motionseq.data.workouts import WORKOUT_CLASSES
+
         self.train_per_class, self.test_per_class, self.seed = train_per_class, test_per_class, seed
         self.kwargs = dict(min_frames=min_frames, max_frames=max_frames, fps=fps, noise=noise,
-                           drop_prob=drop_prob)
+                           drop_prob=drop_prob, classes=tuple(classes or WORKOUT_CLASSES))
 
     def load(self) -> dict[str, list[PoseSequence]]:
         from motionseq.data.workouts import generate_workouts

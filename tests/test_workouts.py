@@ -1,0 +1,346 @@
+"""Tests of the synthetic home-workout generator (motionseq.data.workouts)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from motionseq.data.workouts import (
+    WORKOUT_CLASSES,
+    WorkoutSample,
+    generate_workouts,
+    make_workout,
+    simulate_workout_3d,
+)
+from motionseq.errors import ConfigError
+from motionseq.sequence import PoseSequence
+from motionseq.skeleton import get_layout
+
+LAYOUT = get_layout("mediapipe33")
+IDX = LAYOUT.index
+BODY = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+
+
+def pair(joint: str) -> list[int]:
+    return [IDX("left_" + joint), IDX("right_" + joint)]
+
+
+def mid(kp: np.ndarray, joint: str) -> np.ndarray:
+    """Midpoint of the left and right ``joint`` per frame, ``[T, C]`` (NaN if both lost)."""
+    a, b = kp[:, IDX("left_" + joint)], kp[:, IDX("right_" + joint)]
+    out = np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2))
+    return out
+
+
+def body_frame(s: WorkoutSample) -> np.ndarray:
+    """x, y relative to the hip midpoint, in units of the median torso length: [T, 33, 2]."""
+    kp = s.sequence.keypoints[..., :2].astype(np.float64)
+    hips = mid(kp, "hip")
+    torso = np.nanmedian(np.linalg.norm(mid(kp, "shoulder") - hips, axis=1))
+    return (kp - hips[:, None]) / torso
+
+
+def motion_energy(s: WorkoutSample) -> float:
+    """90th percentile over the main body joints of their (larger-axis) spread over time."""
+    r = body_frame(s)[:, [IDX("nose")] + [i for j in BODY for i in pair(j)]]
+    return float(np.nanpercentile(np.nanstd(r, axis=0).max(axis=-1), 90))
+
+
+@pytest.fixture(scope="module")
+def samples() -> list[WorkoutSample]:
+    return generate_workouts(12, seed=0)
+
+
+def by_class(samples: list[WorkoutSample], name: str) -> list[WorkoutSample]:
+    return [s for s in samples if s.sequence.label == name]
+
+
+# --------------------------------------------------------------------------- contract
+
+
+def test_determinism_and_seeds() -> None:
+    a = generate_workouts(2, seed=7, max_frames=60)
+    b = generate_workouts(2, seed=7, max_frames=60)
+    c = generate_workouts(2, seed=8, max_frames=60)
+    assert [s.sequence.label for s in a] == [s.sequence.label for s in b]
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.sequence.keypoints, y.sequence.keypoints)
+        np.testing.assert_array_equal(x.sequence.visibility, y.sequence.visibility)
+        np.testing.assert_array_equal(x.phase, y.phase)
+        assert x.reps == y.reps and x.sequence.source == y.sequence.source
+    differ = [
+        x.sequence.keypoints.shape != y.sequence.keypoints.shape
+        or not np.array_equal(x.sequence.keypoints, y.sequence.keypoints, equal_nan=True)
+        for x, y in zip(a, c, strict=True)
+    ]
+    assert all(differ)
+
+
+def test_order_is_shuffled_and_clips_do_not_depend_on_other_classes() -> None:
+    full = generate_workouts(3, seed=3, max_frames=40)
+    labels = [s.sequence.label for s in full]
+    assert labels != sorted(labels, key=WORKOUT_CLASSES.index)  # not grouped by class
+    only = generate_workouts(3, seed=3, classes=["lunge"], max_frames=40)
+    key = sorted(s.sequence.keypoints.tobytes() for s in by_class(full, "lunge"))
+    assert key == sorted(s.sequence.keypoints.tobytes() for s in only)
+
+
+def test_shapes_labels_and_bounds(samples: list[WorkoutSample]) -> None:
+    assert len(samples) == 12 * len(WORKOUT_CLASSES)
+    assert {s.sequence.label for s in samples} == set(WORKOUT_CLASSES)
+    for name in WORKOUT_CLASSES:
+        assert len(by_class(samples, name)) == 12
+    sources = [s.sequence.source for s in samples]
+    assert sources == [f"workouts/seed0/{i}" for i in range(len(samples))]
+    inside = []
+    for s in samples:
+        seq = s.sequence
+        assert isinstance(seq, PoseSequence)
+        assert seq.layout == "mediapipe33" and seq.fps == 30.0
+        t = len(seq)
+        assert 30 <= t <= 150
+        assert seq.keypoints.shape == (t, 33, 3) and seq.keypoints.dtype == np.float32
+        assert seq.visibility.shape == (t, 33) and seq.visibility.dtype == np.float32
+        assert s.phase.shape == (t,) and np.all(np.diff(s.phase) >= 0)
+        assert isinstance(s.reps, int) and s.reps >= 0
+        assert ((seq.visibility >= 0) & (seq.visibility <= 1)).all()
+        xy = seq.keypoints[..., :2][seq.visibility > 0.5]
+        inside.append(np.mean((xy >= 0) & (xy <= 1)))
+        # z is depth relative to the hip midpoint, in x's scale.
+        hz = np.nanmean(seq.keypoints[:, pair("hip"), 2])
+        assert abs(hz) < 0.02
+        assert np.nanmax(np.abs(seq.keypoints[..., 2])) < 1.0
+    assert np.mean(inside) > 0.97
+
+
+def test_lengths_follow_the_requested_range() -> None:
+    rng = np.random.default_rng(0)
+    lengths = {len(make_workout("squat", rng, min_frames=40, max_frames=45).sequence)
+               for _ in range(30)}
+    assert lengths <= set(range(40, 46)) and len(lengths) > 2
+    s = make_workout("standing", rng, min_frames=2, max_frames=2, fps=12.5)
+    assert len(s.sequence) == 2 and s.sequence.fps == 12.5
+
+
+def test_reps_match_the_phase(samples: list[WorkoutSample]) -> None:
+    for s in samples:
+        if s.sequence.label == "standing":
+            assert s.reps == 0 and not s.phase.any()
+            continue
+        whole = np.floor(s.phase[-1] + 1e-9) - np.ceil(s.phase[0] - 1e-9)
+        assert s.reps == max(0, int(whole))
+        # Tempo: at most ~2 reps/s (arm circles), at least ~0.2 (slow lunges).
+        rate = (s.phase[-1] - s.phase[0]) / (len(s.sequence) - 1) * s.sequence.fps
+        assert 0.2 < rate < 2.4
+
+
+def test_nan_frames_keep_their_place() -> None:
+    rng = np.random.default_rng(1)
+    saw_empty_frame = False
+    for name in WORKOUT_CLASSES:
+        for _ in range(3):
+            s = make_workout(name, rng, min_frames=100, max_frames=100, drop_prob=0.3)
+            kp, vis = s.sequence.keypoints, s.sequence.visibility
+            assert len(s.sequence) == 100 and kp.shape[0] == 100 and s.phase.shape == (100,)
+            lost = np.isnan(kp).any(axis=-1)
+            assert lost.any() and (np.isnan(kp).all(axis=-1) == lost).all()
+            assert (vis[lost] == 0).all()
+            saw_empty_frame |= bool(lost.all(axis=1).any())
+            assert s.sequence.person_fraction() > 0.5
+    assert saw_empty_frame
+    clean = make_workout("squat", rng, drop_prob=0.0)
+    assert not np.isnan(clean.sequence.keypoints).any()
+
+
+def test_noise_scales_jitter() -> None:
+    def roughness(noise: float) -> float:
+        vals = []
+        for i in range(6):
+            s = make_workout("standing", np.random.default_rng(i), noise=noise, drop_prob=0.0)
+            r = body_frame(s)
+            vals.append(np.nanmedian(np.abs(np.diff(r, n=2, axis=0))))
+        return float(np.median(vals))
+
+    clean, noisy = roughness(0.0), roughness(1.0)
+    assert noisy > 3 * clean
+    assert roughness(2.0) > 1.5 * noisy
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ConfigError, match="squat.*standing"):
+        generate_workouts(1, 0, classes=["burpee"])
+    with pytest.raises(ConfigError, match="known classes"):
+        make_workout("burpee", np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="n_per_class"):
+        generate_workouts(0, 0)
+    with pytest.raises(ConfigError, match="min_frames"):
+        generate_workouts(1, 0, min_frames=50, max_frames=40)
+    with pytest.raises(ConfigError, match="min_frames"):
+        generate_workouts(1, 0, min_frames=1, max_frames=40)
+    with pytest.raises(ConfigError, match="fps"):
+        generate_workouts(1, 0, fps=0.0)
+    with pytest.raises(ConfigError, match="noise"):
+        generate_workouts(1, 0, noise=-1.0)
+    with pytest.raises(ConfigError, match="drop_prob"):
+        generate_workouts(1, 0, drop_prob=1.5)
+    with pytest.raises(ConfigError, match="seed"):
+        generate_workouts(1, -1)
+
+
+# --------------------------------------------------------------------------- 3D body
+
+
+@pytest.mark.parametrize("name", WORKOUT_CLASSES)
+def test_3d_body_is_rigid_and_grounded(name: str) -> None:
+    for i in range(4):
+        j, phase, reps = simulate_workout_3d(name, np.random.default_rng(i), 90)
+        assert j.shape == (90, 33, 3) and phase.shape == (90,)
+        assert np.isfinite(j).all()
+        # Bones keep their length in every frame (shoulder-hip spans the bending spine).
+        for a, b in LAYOUT.edges:
+            if {LAYOUT.joints[a][-3:], LAYOUT.joints[b][-3:]} == {"der", "hip"}:
+                continue
+            length = np.linalg.norm(j[:, a] - j[:, b], axis=1)
+            assert length.std() < 1e-9 * max(length.mean(), 1e-3)
+
+        def bone(x: str, y: str) -> float:
+            return float(np.linalg.norm(j[0, IDX(x)] - j[0, IDX(y)]))
+
+        thigh, shin = bone("left_hip", "left_knee"), bone("left_knee", "left_ankle")
+        upper, fore = bone("left_shoulder", "left_elbow"), bone("left_elbow", "left_wrist")
+        assert 0.33 < thigh < 0.52 and 0.85 < thigh / shin < 1.18
+        assert 1.05 < upper / fore < 1.5
+        assert 1.2 < bone("left_shoulder", "right_shoulder") / bone("left_hip", "right_hip") < 3
+        # Nothing goes through the floor, and something touches it in every frame.
+        low = j[..., 1].min(axis=1)
+        assert low.min() > -0.03
+        if name != "jumping_jack":  # jumping jacks leave the floor
+            assert np.abs(j[:, pair("heel") + pair("foot_index"), 1].min(axis=1)).max() < 1e-6
+        head, hips = j[:, IDX("nose"), 1], j[:, pair("hip"), 1].mean(axis=1)
+        if name == "push_up":
+            assert (head < 0.9).all()  # lying down, not standing
+        else:
+            assert (head > hips + 0.3).all()
+
+
+def test_3d_push_up_hands_stay_on_the_floor() -> None:
+    for i in range(4):
+        j, phase, _ = simulate_workout_3d("push_up", np.random.default_rng(i), 120)
+        wrists = j[:, pair("wrist")]
+        assert wrists[..., 1].max() < 0.1  # on the floor
+        assert np.ptp(wrists[..., [0, 2]], axis=0).max() < 0.03  # and planted
+        sh = j[:, pair("shoulder")].mean(axis=1)
+        if np.ptp(phase) >= 1:
+            assert np.ptp(sh[:, 1]) > 0.12  # the chest goes down and up
+
+
+# --------------------------------------------------------------------------- motions
+
+
+def test_squat_hip_height_follows_the_reps(samples: list[WorkoutSample]) -> None:
+    checked = 0
+    for s in by_class(samples, "squat"):
+        if np.ptp(s.phase) < 1:
+            continue
+        kp = s.sequence.keypoints
+        gap = mid(kp, "ankle")[:, 1] - mid(kp, "hip")[:, 1]  # image y points down
+        ok = np.isfinite(gap)
+        # The hips drop (gap shrinks) at half phases, the bottom of each rep.
+        assert np.corrcoef(gap[ok], np.cos(2 * np.pi * s.phase[ok]))[0, 1] > 0.7
+        # Count dips with hysteresis on a lightly smoothed, normalised signal.
+        g = np.interp(np.arange(len(gap)), np.flatnonzero(ok), gap[ok])
+        g = np.convolve(g, np.ones(5) / 5, mode="same")[2:-2]
+        g = (g - g.min()) / np.ptp(g)
+        dips, high = 0, g[0] > 0.5
+        for v in g:
+            if high and v < 0.3:
+                dips, high = dips + 1, False
+            elif not high and v > 0.7:
+                high = True
+        bottoms = np.floor(s.phase[-1] - 0.5) - np.ceil(s.phase[0] - 0.5) + 1
+        assert abs(dips - bottoms) <= 1 and abs(dips - s.reps) <= 1
+        checked += 1
+    assert checked >= 3
+
+
+def test_push_up_body_is_horizontal(samples: list[WorkoutSample]) -> None:
+    fractions = []
+    for s in by_class(samples, "push_up"):
+        kp = s.sequence.keypoints
+        v = mid(kp, "ankle")[:, :2] - mid(kp, "shoulder")[:, :2]
+        ok = np.isfinite(v).all(axis=1)
+        fractions.append(np.mean(np.abs(v[ok, 0]) > 1.5 * np.abs(v[ok, 1])))
+    assert np.median(fractions) > 0.9 and min(fractions) > 0.6
+    for name in ("squat", "standing", "jumping_jack"):  # people standing up are vertical
+        for s in by_class(samples, name):
+            v = mid(s.sequence.keypoints, "ankle") - mid(s.sequence.keypoints, "shoulder")
+            ok = np.isfinite(v).all(axis=1)
+            assert np.mean(np.abs(v[ok, 1]) > np.abs(v[ok, 0])) > 0.9
+
+
+def test_jumping_jack_wrists_go_over_the_head(samples: list[WorkoutSample]) -> None:
+    top_above, rest_above = [], []
+    for s in by_class(samples, "jumping_jack"):
+        kp = s.sequence.keypoints
+        wrist_y, nose_y = mid(kp, "wrist")[:, 1], kp[:, IDX("nose"), 1]
+        above = wrist_y < nose_y  # image y points down
+        top = np.abs(s.phase % 1 - 0.5) < 0.08
+        rest = np.abs((s.phase + 0.5) % 1 - 0.5) < 0.08
+        ok = np.isfinite(wrist_y) & np.isfinite(nose_y)
+        top_above.extend(above[top & ok])
+        rest_above.extend(above[rest & ok])
+    assert np.mean(top_above) > 0.95 and np.mean(rest_above) < 0.05
+
+
+def test_standing_moves_least(samples: list[WorkoutSample]) -> None:
+    energy = {n: np.median([motion_energy(s) for s in by_class(samples, n)])
+              for n in WORKOUT_CLASSES}
+    others = min(v for n, v in energy.items() if n != "standing")
+    assert energy["standing"] < 0.6 * others, energy
+
+
+def test_within_class_variety(samples: list[WorkoutSample]) -> None:
+    """Yaw, tempo and body size really vary: classes are not copies of one template."""
+    for name in ("squat", "arm_circles", "standing"):
+        group = by_class(samples, name)
+        width = [np.nanmedian(np.abs(body_frame(s)[:, IDX("left_shoulder"), 0]
+                                     - body_frame(s)[:, IDX("right_shoulder"), 0]))
+                 for s in group]
+        assert max(width) > 2 * min(width)  # frontal and turned views
+        torso = [np.nanmedian(np.linalg.norm(mid(s.sequence.keypoints, "shoulder")[:, :2]
+                                             - mid(s.sequence.keypoints, "hip")[:, :2], axis=1))
+                 for s in group]
+        assert max(torso) > 1.3 * min(torso)  # people at different sizes in the frame
+    for name in ("squat", "jumping_jack", "arm_circles"):
+        rates = [np.ptp(s.phase) / len(s.sequence) * 30 for s in by_class(samples, name)]
+        assert max(rates) > 1.3 * min(rates)
+
+
+def test_classes_are_learnable_but_not_trivial() -> None:
+    """Nearest centroid on per-joint motion spread and mean pose, trained on one seed
+    and tested on another, is well above chance (1/6)."""
+
+    def features(s: WorkoutSample) -> np.ndarray:
+        r = body_frame(s)
+        return np.nan_to_num(np.concatenate([np.nanstd(r, axis=0).ravel(),
+                                             np.nanmean(r, axis=0).ravel()]))
+
+    train, test = generate_workouts(25, seed=11), generate_workouts(10, seed=12)
+    x = np.array([features(s) for s in train])
+    y = np.array([WORKOUT_CLASSES.index(s.sequence.label) for s in train])
+    xt = np.array([features(s) for s in test])
+    yt = np.array([WORKOUT_CLASSES.index(s.sequence.label) for s in test])
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z, zt = (x - mu) / sd, (xt - mu) / sd
+    centroids = np.array([z[y == k].mean(axis=0) for k in range(len(WORKOUT_CLASSES))])
+    pred = np.argmin(((zt[:, None] - centroids[None]) ** 2).sum(axis=-1), axis=1)
+    acc = float((pred == yt).mean())
+    assert acc > 0.6, acc
+    # Samples are not near-copies of their class centroid: the spread within a class
+    # is a real share of the distance between classes.
+    within = np.mean([np.linalg.norm(z[y == k] - centroids[k], axis=1).mean()
+                      for k in range(len(WORKOUT_CLASSES))])
+    k = len(WORKOUT_CLASSES)
+    between = np.mean([np.linalg.norm(centroids[a] - centroids[b])
+                       for a in range(k) for b in range(a + 1, k)])
+    assert within > 0.5 * between
