@@ -85,6 +85,18 @@ def test_order_is_shuffled_and_clips_do_not_depend_on_other_classes() -> None:
     assert key == sorted(s.sequence.keypoints.tobytes() for s in only)
 
 
+def test_clip_is_its_own_generator_whatever_the_batch() -> None:
+    """Clip i of a class comes from default_rng([seed, class index, i]), however many
+    clips are made together."""
+    many = generate_workouts(70, seed=5, classes=["standing"], min_frames=2, max_frames=12)
+    few = generate_workouts(2, seed=5, classes=["standing"], min_frames=2, max_frames=12)
+    c = WORKOUT_CLASSES.index("standing")
+    alone = [make_workout("standing", np.random.default_rng([5, c, i]), min_frames=2,
+                          max_frames=12) for i in (0, 1, 66)]
+    keys = {s.sequence.keypoints.tobytes() for s in many}
+    assert all(s.sequence.keypoints.tobytes() in keys for s in few + alone)
+
+
 def test_shapes_labels_and_bounds(samples: list[WorkoutSample]) -> None:
     assert len(samples) == 12 * len(WORKOUT_CLASSES)
     assert {s.sequence.label for s in samples} == set(WORKOUT_CLASSES)
@@ -107,8 +119,9 @@ def test_shapes_labels_and_bounds(samples: list[WorkoutSample]) -> None:
         xy = seq.keypoints[..., :2][seq.visibility > 0.5]
         inside.append(np.mean((xy >= 0) & (xy <= 1)))
         # z is depth relative to the hip midpoint, in x's scale.
-        hz = np.nanmean(seq.keypoints[:, pair("hip"), 2])
-        assert abs(hz) < 0.02
+        hips_z = seq.keypoints[:, pair("hip"), 2]
+        both = np.isfinite(hips_z).all(axis=1)
+        assert np.abs(hips_z[both].mean(axis=1)).max() < 1e-5
         assert np.nanmax(np.abs(seq.keypoints[..., 2])) < 1.0
     assert np.mean(inside) > 0.97
 
@@ -185,9 +198,16 @@ def test_config_errors() -> None:
         generate_workouts(1, 0, drop_prob=1.5)
     with pytest.raises(ConfigError, match="seed"):
         generate_workouts(1, -1)
+    with pytest.raises(ConfigError, match="repeat"):
+        generate_workouts(1, 0, classes=["squat", "squat"])
 
 
 # --------------------------------------------------------------------------- 3D body
+
+
+def bone(j: np.ndarray, a: str, b: str) -> float:
+    """3D distance between two joints in the first frame (metres)."""
+    return float(np.linalg.norm(j[0, IDX(a)] - j[0, IDX(b)]))
 
 
 @pytest.mark.parametrize("name", WORKOUT_CLASSES)
@@ -203,14 +223,12 @@ def test_3d_body_is_rigid_and_grounded(name: str) -> None:
             length = np.linalg.norm(j[:, a] - j[:, b], axis=1)
             assert length.std() < 1e-9 * max(length.mean(), 1e-3)
 
-        def bone(x: str, y: str) -> float:
-            return float(np.linalg.norm(j[0, IDX(x)] - j[0, IDX(y)]))
-
-        thigh, shin = bone("left_hip", "left_knee"), bone("left_knee", "left_ankle")
-        upper, fore = bone("left_shoulder", "left_elbow"), bone("left_elbow", "left_wrist")
+        thigh, shin = bone(j, "left_hip", "left_knee"), bone(j, "left_knee", "left_ankle")
+        upper, fore = bone(j, "left_shoulder", "left_elbow"), bone(j, "left_elbow", "left_wrist")
         assert 0.33 < thigh < 0.52 and 0.85 < thigh / shin < 1.18
         assert 1.05 < upper / fore < 1.5
-        assert 1.2 < bone("left_shoulder", "right_shoulder") / bone("left_hip", "right_hip") < 3
+        shoulders = bone(j, "left_shoulder", "right_shoulder")
+        assert 1.2 < shoulders / bone(j, "left_hip", "right_hip") < 3
         # Nothing goes through the floor, and something touches it in every frame.
         low = j[..., 1].min(axis=1)
         assert low.min() > -0.03
@@ -228,7 +246,7 @@ def test_3d_push_up_hands_stay_on_the_floor() -> None:
         j, phase, _ = simulate_workout_3d("push_up", np.random.default_rng(i), 120)
         wrists = j[:, pair("wrist")]
         assert wrists[..., 1].max() < 0.1  # on the floor
-        assert np.ptp(wrists[..., [0, 2]], axis=0).max() < 0.03  # and planted
+        assert np.ptp(wrists[..., [0, 2]], axis=0).max() < 0.005  # and planted
         sh = j[:, pair("shoulder")].mean(axis=1)
         if np.ptp(phase) >= 1:
             assert np.ptp(sh[:, 1]) > 0.12  # the chest goes down and up
@@ -269,8 +287,10 @@ def test_push_up_body_is_horizontal(samples: list[WorkoutSample]) -> None:
         kp = s.sequence.keypoints
         v = mid(kp, "ankle")[:, :2] - mid(kp, "shoulder")[:, :2]
         ok = np.isfinite(v).all(axis=1)
-        fractions.append(np.mean(np.abs(v[ok, 0]) > 1.5 * np.abs(v[ok, 1])))
-    assert np.median(fractions) > 0.9 and min(fractions) > 0.6
+        # x and y are normalised by different image sides; in a landscape frame this
+        # still asks for a clearly horizontal body in pixels.
+        fractions.append(np.mean(np.abs(v[ok, 0]) > np.abs(v[ok, 1])))
+    assert np.median(fractions) > 0.95 and min(fractions) > 0.8
     for name in ("squat", "standing", "jumping_jack"):  # people standing up are vertical
         for s in by_class(samples, name):
             v = mid(s.sequence.keypoints, "ankle") - mid(s.sequence.keypoints, "shoulder")
@@ -303,10 +323,13 @@ def test_within_class_variety(samples: list[WorkoutSample]) -> None:
     """Yaw, tempo and body size really vary: classes are not copies of one template."""
     for name in ("squat", "arm_circles", "standing"):
         group = by_class(samples, name)
-        width = [np.nanmedian(np.abs(body_frame(s)[:, IDX("left_shoulder"), 0]
-                                     - body_frame(s)[:, IDX("right_shoulder"), 0]))
-                 for s in group]
-        assert max(width) > 2 * min(width)  # frontal and turned views
+        # Body yaw from the shoulder line: z (depth) and x share one scale.
+        yaw = []
+        for s in group:
+            d = np.abs(s.sequence.keypoints[:, IDX("left_shoulder")]
+                       - s.sequence.keypoints[:, IDX("right_shoulder")])
+            yaw.append(np.degrees(np.nanmedian(np.arctan2(d[:, 2], d[:, 0]))))
+        assert min(yaw) < 20 and max(yaw) > 40, yaw  # frontal and turned views
         torso = [np.nanmedian(np.linalg.norm(mid(s.sequence.keypoints, "shoulder")[:, :2]
                                              - mid(s.sequence.keypoints, "hip")[:, :2], axis=1))
                  for s in group]

@@ -13,6 +13,7 @@ import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
+from motionseq.data.augment import RotateCollate
 from motionseq.data.datasets import SequenceDataset, WindowDataset, pad_collate, stratified_split
 from motionseq.data.features import PoseFeatures, feature_stats
 from motionseq.errors import DataError
@@ -117,10 +118,11 @@ class TrajectoryDataModule(_Loaders):
 
     def __init__(self, source: Source, obs_len: int = 8, pred_len: int = 12,
                  batch_size: int = 128, num_workers: int = 0, seed: int = 0,
-                 val_fraction: float = 0.15) -> None:
+                 val_fraction: float = 0.15, rotate: bool = False) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.source, self.obs_len, self.pred_len = source, obs_len, pred_len
         self.val_fraction = val_fraction
+        self.rotate = rotate
         self.dt: float | None = None
         self._scale: float | None = None
 
@@ -160,7 +162,7 @@ class TrajectoryDataModule(_Loaders):
         return {"scale": self._scale}
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True)
+        return self._loader("train", True, RotateCollate(seed=self.seed) if self.rotate else None)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", False)

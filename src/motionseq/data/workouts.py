@@ -5,14 +5,22 @@ performs one of :data:`WORKOUT_CLASSES`; a randomly placed camera projects it to
 MediaPipe-style image-normalised keypoints (``mediapipe33`` layout) with realistic
 noise, low visibility on the side turned away, dropped joints and person-less frames.
 
+The classes: ``squat`` (hips sink and go back, knees bend, trunk leans, arms forward
+or held), ``push_up`` (plank pivoting on the toes, hands planted, elbows bend and
+flare), ``jumping_jack`` (arms to overhead and legs apart with a small hop),
+``lunge`` (a step forward or back, both knees bend, same or alternating legs),
+``arm_circles`` (arms out to the side tracing circles, forward or backward) and
+``standing`` (sway, breathing, now and then a weight shift, arm or head movement).
+
 World coordinates are metres with x = the person's left, y = up, z = the person's
 forward (a right-handed frame); the floor is y = 0.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -20,10 +28,14 @@ from motionseq.errors import ConfigError
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import get_layout
 
+__all__ = ["WORKOUT_CLASSES", "WorkoutSample", "generate_workouts", "make_workout",
+           "simulate_workout_3d"]
+
 WORKOUT_CLASSES: tuple[str, ...] = (
     "squat", "push_up", "jumping_jack", "lunge", "arm_circles", "standing",
 )
 
+_BATCH = 64  # clips made together by generate_workouts (bounds the memory used)
 _LAYOUT = get_layout("mediapipe33")
 _IDX = {name: _LAYOUT.index(name) for name in _LAYOUT.joints}
 _DEG = np.pi / 180.0
@@ -57,10 +69,18 @@ _FACE_SIDE = np.array([0.0, 0.25, -0.25, 0.4, -0.4, 0.55, -0.55, 0.95, -0.95, 0.
 # along -y, thumb side +z, medial -x); the right hand mirrors x.
 _HAND = {"pinky": (-0.02, -0.45, -0.12), "index": (-0.02, -0.50, 0.12),
          "thumb": (-0.06, -0.30, 0.22)}
+_HAND_OFF = np.array(list(_HAND.values()))
 
 
 def _pair(joint: str) -> list[int]:
     return [_IDX["left_" + joint], _IDX["right_" + joint]]
+
+
+def _mid(a: np.ndarray, joint: str) -> np.ndarray:
+    """Midpoint of the left and right ``joint`` of ``a [T, 33, ...]``, ``[T, ...]``
+    (two integer-indexed views: cheaper than fancy indexing and a mean)."""
+    left, right = _pair(joint)
+    return 0.5 * (a[:, left] + a[:, right])
 
 
 # --------------------------------------------------------------------------- body model
@@ -68,22 +88,23 @@ def _pair(joint: str) -> list[int]:
 
 @dataclass
 class _Body:
-    """Segment lengths in metres."""
+    """Segment lengths in metres: one person (floats) or, for clips joined along time,
+    per-frame ``[T]`` arrays (see :func:`_join_bodies`)."""
 
-    height: float
-    thigh: float
-    shin: float
-    upper_arm: float
-    forearm: float
-    hand: float
-    lumbar: float  # hip midpoint -> mid spine
-    thoracic: float  # mid spine -> shoulder midpoint
-    neck: float  # shoulder midpoint -> head centre
-    head: float  # head radius
-    hip_half: float
-    shoulder_half: float
-    ankle_h: float
-    foot: float  # heel to toe tip
+    height: float | np.ndarray
+    thigh: float | np.ndarray
+    shin: float | np.ndarray
+    upper_arm: float | np.ndarray
+    forearm: float | np.ndarray
+    hand: float | np.ndarray
+    lumbar: float | np.ndarray  # hip midpoint -> mid spine
+    thoracic: float | np.ndarray  # mid spine -> shoulder midpoint
+    neck: float | np.ndarray  # shoulder midpoint -> head centre
+    head: float | np.ndarray  # head radius
+    hip_half: float | np.ndarray
+    shoulder_half: float | np.ndarray
+    ankle_h: float | np.ndarray
+    foot: float | np.ndarray  # heel to toe tip
 
 
 def _sample_body(rng: np.random.Generator) -> _Body:
@@ -101,6 +122,9 @@ def _sample_body(rng: np.random.Generator) -> _Body:
     )
 
 
+_Angle = float | np.ndarray  # scalar, [T] or [2, T]
+
+
 @dataclass
 class _Pose:
     """Joint angles (radians) over T frames; each is a scalar, ``[T]``, or ``[2, T]`` for
@@ -111,59 +135,50 @@ class _Pose:
     positive ``sh_flex``). Abductions are positive away from the midline on both sides.
     """
 
-    yaw: object = 0.0
-    pelvis_pitch: object = 0.0  # > 0 leans the whole body forward
-    pelvis_roll: object = 0.0
-    lumbar_pitch: object = 0.0  # > 0 bends the trunk forward
-    lumbar_roll: object = 0.0
-    chest_pitch: object = 0.0
-    chest_twist: object = 0.0
-    neck_pitch: object = 0.0  # > 0 looks down
-    neck_yaw: object = 0.0
-    neck_roll: object = 0.0
-    sh_abd: object = 0.0
-    sh_flex: object = 0.0  # > 0 raises the arm forward
-    sh_rot: object = 0.0
-    elbow: object = 0.0  # flexion, > 0
-    wrist: object = 0.0  # > 0 bends the hand toward the thumb side
-    hip_abd: object = 0.0
-    thigh: object = 0.0  # pitch: < 0 is hip flexion (thigh forward)
-    knee: object = 0.0  # flexion, > 0
-    foot: object = 0.0  # > 0 points the toes down
-    toe_out: object = 0.0
+    yaw: _Angle = 0.0
+    pelvis_pitch: _Angle = 0.0  # > 0 leans the whole body forward
+    pelvis_roll: _Angle = 0.0
+    lumbar_pitch: _Angle = 0.0  # > 0 bends the trunk forward
+    lumbar_roll: _Angle = 0.0
+    chest_pitch: _Angle = 0.0
+    chest_twist: _Angle = 0.0
+    neck_pitch: _Angle = 0.0  # > 0 looks down
+    neck_yaw: _Angle = 0.0
+    neck_roll: _Angle = 0.0
+    sh_abd: _Angle = 0.0
+    sh_flex: _Angle = 0.0  # > 0 raises the arm forward
+    sh_rot: _Angle = 0.0
+    elbow: _Angle = 0.0  # flexion, > 0
+    wrist: _Angle = 0.0  # > 0 bends the hand toward the thumb side
+    hip_abd: _Angle = 0.0
+    thigh: _Angle = 0.0  # pitch: < 0 is hip flexion (thigh forward)
+    knee: _Angle = 0.0  # flexion, > 0
+    foot: _Angle = 0.0  # > 0 points the toes down
+    toe_out: _Angle = 0.0
     foot_world: bool = True  # foot pitch is relative to the floor (True) or the shin
-    hop: object = 0.0  # metres above the floor contact, [T]
+    hop: _Angle = 0.0  # metres above the floor contact, [T]
 
 
-def _rot(axis: int, angle: float | np.ndarray) -> np.ndarray | None:
-    """Rotation matrices ``[*angle.shape, 3, 3]`` about axis 0/1/2 (x/y/z) by ``angle``
-    radians; None for a constant zero angle (skipped by :func:`_mul`)."""
-    a = np.asarray(angle, dtype=np.float64)
-    if a.ndim == 0 and a == 0.0:
-        return None
-    c, s = np.cos(a), np.sin(a)
-    r = np.zeros(a.shape + (3, 3))
+def _turn(r: np.ndarray, axis: int, angle: float | np.ndarray) -> np.ndarray:
+    """``r @ R_axis(angle)`` for rotation stacks stored as ``[3, 3, *lead]`` (row, column,
+    then frames: contiguous columns make this a few fast array updates).
+
+    ``angle`` (radians) broadcasts against ``lead``; axis 0/1/2 = x/y/z.
+    """
+    if np.ndim(angle) == 0:
+        if angle == 0.0:
+            return r
+        c, s = math.cos(angle), math.sin(angle)
+    else:
+        c, s = np.cos(angle), np.sin(angle)
     i, j = ((1, 2), (2, 0), (0, 1))[axis]
-    r[..., axis, axis] = 1.0
-    r[..., i, i] = c
-    r[..., j, j] = c
-    r[..., i, j] = -s
-    r[..., j, i] = s
-    return r
-
-
-def _mul(*mats: np.ndarray | None) -> np.ndarray:
-    """Product of rotation stacks (broadcasting), skipping Nones. The first is required."""
-    out = mats[0]
-    for m in mats[1:]:
-        if m is not None:
-            out = out @ m
+    ri, rj = r[:, i], r[:, j]
+    new_i = ri * c + rj * s
+    out = np.empty((3, 3) + new_i.shape[1:])
+    out[:, i] = new_i
+    out[:, j] = rj * c - ri * s
+    out[:, axis] = r[:, axis]
     return out
-
-
-def _apply(r: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors: ``r [..., 3, 3]`` times ``v [..., 3]`` (broadcast)."""
-    return (r @ v[..., None])[..., 0]
 
 
 # Order in which _forward builds the joints; _BUILD_INV maps them to mediapipe33 order.
@@ -197,64 +212,76 @@ _FACING_MIX = _facing_mix()
 
 
 def _forward(b: _Body, p: _Pose, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Forward kinematics with the hip midpoint at the origin.
+    """Forward kinematics with the hip midpoint at the origin, for ``n`` frames (one clip,
+    or several clips joined along time with per-frame ``[T]`` body lengths).
 
     Returns joints ``[T, 33, 3]`` (metres) and body axes ``[T, 6, 3]`` (head, chest and
     pelvis left and forward unit vectors; with :data:`_FACING_MIX` they give each joint's
     outward normal, used to tell which joints face the camera).
-    """
-    side = _SIDE[:, None]
-    mirror = np.array([[1.0, 1.0, 1.0], [-1.0, 1.0, 1.0]])[:, None]  # [2, 1, 3]
 
-    def sided(v: float | np.ndarray) -> np.ndarray:
+    Internally rotations are ``[3, 3, T]`` or ``[3, 3, 2, T]`` (per side) and points
+    ``[3, T]`` or ``[3, 2, T]``: frames last keeps every array operation contiguous.
+    """
+    side = _SIDE[:, None]  # [2, 1]: +1 left, -1 right
+
+    def sided(v: _Angle) -> np.ndarray:
         return np.asarray(v, dtype=np.float64) * side
 
+    def col(r: np.ndarray, k: int) -> np.ndarray:
+        return r[:, k]
+
     # Trunk chain: pelvis -> lumbar -> chest -> head.
-    eye = np.broadcast_to(np.eye(3), (n, 3, 3))
-    r_pel = _mul(eye, _rot(1, p.yaw), _rot(0, p.pelvis_pitch), _rot(2, p.pelvis_roll))
-    r_lum = _mul(r_pel, _rot(0, p.lumbar_pitch), _rot(2, p.lumbar_roll))
-    r_chest = _mul(r_lum, _rot(0, p.chest_pitch), _rot(1, p.chest_twist))
-    top = r_lum[..., 1] * b.lumbar + r_chest[..., 1] * b.thoracic  # shoulder midpoint
-    r_head = _mul(r_chest, _rot(0, p.neck_pitch), _rot(1, p.neck_yaw), _rot(2, p.neck_roll))
-    head_c = top + _apply(r_head, np.array([0.0, b.neck, 0.15 * b.head]))
-    face = head_c[:, None] + _apply(r_head[:, None], _FACE_OFF * b.head)  # [T, 11, 3]
+    r_pel = np.broadcast_to(np.eye(3)[:, :, None], (3, 3, n))
+    r_pel = _turn(_turn(_turn(r_pel, 1, p.yaw), 0, p.pelvis_pitch), 2, p.pelvis_roll)
+    r_lum = _turn(_turn(r_pel, 0, p.lumbar_pitch), 2, p.lumbar_roll)
+    r_chest = _turn(_turn(r_lum, 0, p.chest_pitch), 1, p.chest_twist)
+    top = col(r_lum, 1) * b.lumbar + col(r_chest, 1) * b.thoracic  # shoulder midpoint
+    r_head = _turn(_turn(_turn(r_chest, 0, p.neck_pitch), 1, p.neck_yaw), 2, p.neck_roll)
+    head_c = top + col(r_head, 1) * b.neck + col(r_head, 2) * (0.15 * b.head)
+    off = _FACE_OFF[..., None] * b.head  # [11, 3, T or 1]
+    face = head_c[:, None] + sum(col(r_head, k)[:, None] * off[:, k] for k in range(3))
 
     # Arms: shoulder (abduction, flexion, rotation) -> elbow flexion -> wrist -> hand.
-    sh = top[None] + _apply(r_chest[None],
-                            np.array([b.shoulder_half, -0.02 * b.height, 0.0]) * mirror)
-    r_ua = _mul(r_chest[None], _rot(2, sided(p.sh_abd)), _rot(0, -np.asarray(p.sh_flex)),
-                _rot(1, sided(p.sh_rot)))
-    elbow = sh - r_ua[..., 1] * b.upper_arm
-    r_fa = _mul(r_ua, _rot(0, -np.asarray(p.elbow)))
-    wrist = elbow - r_fa[..., 1] * b.forearm
-    r_hand = _mul(r_fa, _rot(0, -np.asarray(p.wrist)))
-    hand_off = np.array(list(_HAND.values())) * b.hand  # [3, 3] pinky, index, thumb
-    hand_off = hand_off[None] * mirror  # [2, 3, 3]
-    hand = wrist[:, :, None] + _apply(r_hand[:, :, None], hand_off[:, None])  # [2, T, 3, 3]
+    chest2 = r_chest[:, :, None]  # [3, 3, 1, T], broadcasts over the two sides
+    sh = (top[:, None] + col(chest2, 0) * (b.shoulder_half * side)
+          - col(chest2, 1) * (0.02 * b.height))
+    r_ua = _turn(_turn(_turn(chest2, 2, sided(p.sh_abd)), 0, -np.asarray(p.sh_flex)),
+                 1, sided(p.sh_rot))
+    elbow = sh - col(r_ua, 1) * b.upper_arm
+    r_fa = _turn(r_ua, 0, -np.asarray(p.elbow))
+    wrist = elbow - col(r_fa, 1) * b.forearm
+    r_hand = _turn(r_fa, 0, -np.asarray(p.wrist))
+    hand_off = _HAND_OFF[..., None] * b.hand  # [3 points, 3, T or 1]
+    mirror = _SIDE[:, None, None]  # [2 sides, 1, 1]: the right hand mirrors x
+    hand = (wrist[:, :, None]
+            + col(r_hand, 0)[:, :, None] * (hand_off[:, 0] * mirror)
+            + col(r_hand, 1)[:, :, None] * hand_off[:, 1]
+            + col(r_hand, 2)[:, :, None] * hand_off[:, 2])  # [3, 2, 3 points, T]
 
     # Legs: hip (abduction, pitch) -> knee flexion -> foot.
-    hips = _apply(r_pel[None], np.array([b.hip_half, 0.0, 0.0]) * mirror)
-    r_th = _mul(r_pel[None], _rot(2, sided(p.hip_abd)), _rot(0, p.thigh))
-    knee = hips - r_th[..., 1] * b.thigh
-    r_sh = _mul(r_th, _rot(0, p.knee))
-    ankle = knee - r_sh[..., 1] * b.shin
+    pel2 = r_pel[:, :, None]
+    hips = col(pel2, 0) * (b.hip_half * side)
+    r_th = _turn(_turn(pel2, 2, sided(p.hip_abd)), 0, p.thigh)
+    knee = hips - col(r_th, 1) * b.thigh
+    r_sh = _turn(r_th, 0, p.knee)
+    ankle = knee - col(r_sh, 1) * b.shin
     foot = np.asarray(p.foot, dtype=np.float64)
     if p.foot_world:
         # Choose the ankle angle that gives the requested foot pitch over the floor.
         foot = foot - (np.asarray(p.pelvis_pitch) + np.asarray(p.thigh) + np.asarray(p.knee))
-    r_ft = _mul(r_sh, _rot(0, foot), _rot(1, sided(p.toe_out)))
-    foot_off = np.array([[0.0, -b.ankle_h, -0.25 * b.foot], [0.0, -b.ankle_h, 0.75 * b.foot]])
-    feet = ankle[:, :, None] + _apply(r_ft[:, :, None], foot_off)  # [2, T, 2, 3] heel, toe
+    r_ft = _turn(_turn(r_sh, 0, foot), 1, sided(p.toe_out))
+    down = ankle - col(r_ft, 1) * b.ankle_h
+    feet = np.stack([down - col(r_ft, 2) * (0.25 * b.foot),  # heel
+                     down + col(r_ft, 2) * (0.75 * b.foot)], axis=2)  # toe tip
 
-    # [2, T, 11, 3] per side in _BUILD order, then [T, 22, 3] interleaving left/right.
-    limbs = np.concatenate([sh[:, :, None], elbow[:, :, None], wrist[:, :, None], hand,
-                            hips[:, :, None], knee[:, :, None], ankle[:, :, None], feet],
-                           axis=2)
-    limbs = limbs.transpose(1, 2, 0, 3).reshape(n, 22, 3)
-    joints = np.concatenate([face, limbs], axis=1)[:, _BUILD_INV]
-    axes = np.stack([r_head[..., 0], r_head[..., 2], r_chest[..., 0], r_chest[..., 2],
-                     r_pel[..., 0], r_pel[..., 2]], axis=1)
-    return joints, axes
+    # [3, 11 kinds, 2 sides, T] in _BUILD order, then [3, 33, T] with the face first.
+    limbs = np.concatenate([sh[:, None], elbow[:, None], wrist[:, None],
+                            hand.transpose(0, 2, 1, 3), hips[:, None], knee[:, None],
+                            ankle[:, None], feet.transpose(0, 2, 1, 3)], axis=1)
+    joints = np.concatenate([face, limbs.reshape(3, 22, n)], axis=1)[:, _BUILD_INV]
+    axes = np.stack([col(r_head, 0), col(r_head, 2), col(r_chest, 0), col(r_chest, 2),
+                     col(r_pel, 0), col(r_pel, 2)])  # [6, 3, T]
+    return joints.transpose(2, 1, 0), axes.transpose(2, 0, 1)
 
 
 def _leg_ik(b: _Body, dz: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -309,31 +336,30 @@ def _curve(phase: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2 * np.pi * phase)
 
 
-def _smooth(rng: np.random.Generator, t: np.ndarray, rows: int, fmax: float, amp: float,
-            shared: int = 0, shared_gain: float = 0.0) -> np.ndarray:
-    """Smooth random signals with about ``amp`` standard deviation and no content much
-    above ``fmax`` Hz: Gaussian knots every ``1 / (2 fmax)`` s joined by cosine
-    interpolation (one small matrix product, cheap for many rows).
+def _knots(rng: np.random.Generator, t: np.ndarray, rows: int, fmax: float
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Random knots for smooth signals without content much above ``fmax`` Hz: each
+    frame's position on the knot grid ``[T]`` (knots every ``1 / (2 fmax)`` s, at a random
+    offset so they do not align with t = 0) and standard normal knots ``[K, rows]``."""
+    pos = t * (2.0 * fmax) + rng.uniform()
+    knots = rng.standard_normal((int(pos[-1]) + 2, rows))
+    return pos, knots
 
-    Returns ``[rows, T]``; with ``shared`` > 0, ``[T, rows]`` where ``shared`` further
-    signals (times ``shared_gain``) are added to every row, tiled (for drift common to
-    all joints of a ``[T, J, shared]`` array).
-    """
-    step = 0.5 / fmax
-    pos = t / step + rng.uniform()  # random knot offset, so knots do not align with t=0
+
+def _interp_knots(pos: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Cosine interpolation of ``knots [K, rows]`` at grid positions ``pos [T]``:
+    ``[T, rows]``, about unit standard deviation for standard normal knots."""
     k0 = pos.astype(np.int64)
-    frac = 0.5 - 0.5 * np.cos(np.pi * (pos - k0))
-    weights = np.zeros((t.size, int(k0[-1]) + 2))
-    rows_t = np.arange(t.size)
-    weights[rows_t, k0] = 1.0 - frac
-    weights[rows_t, k0 + 1] = frac
-    # 1.2 makes up for the variance lost between knots (cosine blend of two knots).
-    knots = rng.standard_normal((weights.shape[1], rows + shared)) * (1.2 * amp)
-    if shared:
-        common = knots[:, rows:] * shared_gain
-        knots = knots[:, :rows] + np.tile(common, rows // shared)
-        return weights @ knots
-    return (weights @ knots).T
+    frac = (0.5 - 0.5 * np.cos(np.pi * (pos - k0)))[:, None]
+    # 1.2 makes up for the variance lost between knots (a blend of two knots).
+    return 1.2 * (knots[k0] * (1.0 - frac) + knots[k0 + 1] * frac)
+
+
+def _smooth(rng: np.random.Generator, t: np.ndarray, rows: int, fmax: float,
+            amp: float) -> np.ndarray:
+    """Smooth random signals ``[rows, T]`` with about ``amp`` standard deviation and no
+    content much above ``fmax`` Hz."""
+    return amp * _interp_knots(*_knots(rng, t, rows, fmax)).T
 
 
 def _bump(t: np.ndarray, start: float, rise: float, hold: float) -> np.ndarray:
@@ -379,6 +405,8 @@ def _arms_variant(rng: np.random.Generator, p: _Pose, c: np.ndarray) -> None:
 
 
 def _squat(rng: np.random.Generator, t: np.ndarray, b: _Body) -> tuple[_Pose, np.ndarray, int]:
+    """Hips sink and travel back (leg IK, feet flat), trunk leans forward, arms per
+    :func:`_arms_variant`. Returns the pose, phase and completed reps."""
     phase, reps = _phase(rng, t, _TEMPO["squat"])
     c = _curve(phase) * _per_rep(rng, phase, 0.12, 0.65, 1.2)
     p = _Pose()
@@ -403,10 +431,10 @@ class _PushUp:
     (m forward, m wider) and how far the elbows flare out (radians)."""
 
     shoulder_h: np.ndarray
-    wrist_h: float
-    hand_ahead: float
-    hand_wide: float
-    flare: float
+    wrist_h: float | np.ndarray
+    hand_ahead: float | np.ndarray
+    hand_wide: float | np.ndarray
+    flare: float | np.ndarray
 
 
 def _push_up(rng: np.random.Generator, t: np.ndarray, b: _Body
@@ -437,52 +465,72 @@ def _push_up(rng: np.random.Generator, t: np.ndarray, b: _Body
     return p, phase, reps, info
 
 
-def _solve_push_up(b: _Body, p: _Pose, info: _PushUp, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Body angle about the toes, and arm angles that keep the hands planted.
+def _solve_push_up(b: _Body, p: _Pose, info: _PushUp, lengths: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Body angle about the toes, and arm angles that keep the hands planted, for
+    push-up clips joined along time (``b``, ``p`` and ``info`` hold per-frame arrays).
 
-    Pass 1 (arms arbitrary) measures the toe->shoulder distance and the angle between
-    that line and the pelvis, which the feet and trunk shape fix; the body angle then
-    follows from the wanted shoulder height. Pass 2 gives the shoulders and chest
-    frames; a two-link IK from each shoulder to its fixed hand point (elbow toward the
-    feet, flared out) becomes shoulder/elbow angles. Pass 3 is the result.
+    An FK pass (arms arbitrary) measures the toe->shoulder distance and the angle
+    between that line and the pelvis, which the feet and trunk shape fix; the body angle
+    then follows from the wanted shoulder height. Turning that pass to the new angle
+    gives the shoulders and chest axes; a two-link IK from each shoulder to its fixed
+    hand point (elbow toward the feet, flared out) becomes shoulder/elbow angles, and a
+    second FK pass is the result.
     Returns joints and body axes (see :func:`_forward`), the toe midpoint at the origin.
     """
-    p.pelvis_pitch = np.full(n, 75 * _DEG)
-    j, _ = _forward(b, p, n)
-    v = j[:, _pair("shoulder")].mean(axis=1) - j[:, _pair("foot_index")].mean(axis=1)
+    n = int(lengths.sum())
+    guess = 75 * _DEG
+    p.pelvis_pitch = guess
+    j, axes = _forward(b, p, n)
+    toe = _mid(j, "foot_index")
+    v = _mid(j, "shoulder") - toe
     dist = np.linalg.norm(v, axis=1)
     line = np.arctan2(v[:, 1], np.linalg.norm(v[:, [0, 2]], axis=1))
-    offset = line - (np.pi / 2 - p.pelvis_pitch)
+    offset = line - (np.pi / 2 - guess)
     alpha = np.arcsin(np.clip(info.shoulder_h / dist, 0.0, 0.95))
     p.pelvis_pitch = np.pi / 2 - alpha + offset
 
-    j, axes = _forward(b, p, n)
-    j = j - j[:, _pair("foot_index")].mean(axis=1)[:, None]  # toes at the origin, floor y=0
-    yaw = float(np.asarray(p.yaw))
-    fwd = np.array([np.sin(yaw), 0.0, np.cos(yaw)])  # toward the head, horizontal
-    left = np.array([np.cos(yaw), 0.0, -np.sin(yaw)])
+    # Pass 2 without a full FK: the same body pitched by (new - guess) about its hip
+    # midpoint (the FK origin); only the shoulders, toes and chest axes are needed.
+    yaw = np.broadcast_to(np.asarray(p.yaw, dtype=np.float64), (n,))
+    cy, sy = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+    pts = np.concatenate([j[:, _pair("shoulder")], toe[:, None], axes[:, 2:4]], axis=1)
+    # Into the un-yawed body frame (R_y^T), pitch about x, back (R_y); pts are [T, 5, 3].
+    ux, uy, uz = cy * pts[..., 0] - sy * pts[..., 2], pts[..., 1], sy * pts[..., 0] + cy * pts[..., 2]
+    delta = (p.pelvis_pitch - guess)[:, None]
+    c, s_ = np.cos(delta), np.sin(delta)
+    uy, uz = c * uy - s_ * uz, s_ * uy + c * uz
+    pts = np.stack([cy * ux + sy * uz, uy, cy * uz - sy * ux], axis=-1)
+    sh = pts[:, :2] - pts[:, 2:3]  # [T, 2, 3], toes at the origin, floor at y = 0
+    cx, cz = pts[:, 3], pts[:, 4]  # chest left and forward axes
+    zero = np.zeros(n)
+    fwd = np.stack([sy[:, 0], zero, cy[:, 0]], axis=-1)[:, None]  # toward the head
+    left = np.stack([cy[:, 0], zero, -sy[:, 0]], axis=-1)[:, None]
     side = _SIDE[None, :, None]
-    sh = j[:, _pair("shoulder")]  # [T, 2, 3]
-    top = int(np.argmax(info.shoulder_h))
-    hand = sh[top] + info.hand_ahead * fwd + side[0] * info.hand_wide * left
-    hand[:, 1] = info.wrist_h
-    ua, fa = b.upper_arm, b.forearm
-    vec = hand[None] - sh
+    # Hands sit where the shoulders are at each clip's highest frame, a bit ahead, wider.
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    top = np.array([a + int(np.argmax(info.shoulder_h[a:a + ln]))
+                    for a, ln in zip(starts, lengths, strict=True)])
+    hand = (np.repeat(sh[top], lengths, axis=0) + info.hand_ahead[:, None, None] * fwd
+            + side * info.hand_wide[:, None, None] * left)
+    hand[..., 1] = info.wrist_h[:, None]
+    ua, fa = b.upper_arm[:, None, None], b.forearm[:, None, None]
+    vec = hand - sh
     d = np.linalg.norm(vec, axis=-1, keepdims=True)
     u = vec / d
     d = np.clip(d, 0.3 * (ua + fa), 0.999 * (ua + fa))
     # Elbow direction: toward the feet, flared outward, made orthogonal to u.
-    want = -np.cos(info.flare) * fwd + np.sin(info.flare) * side * left
+    flare = info.flare[:, None, None]
+    want = -np.cos(flare) * fwd + np.sin(flare) * side * left
     w = want - (want * u).sum(-1, keepdims=True) * u
     w /= np.linalg.norm(w, axis=-1, keepdims=True)
     beta1 = np.arccos(np.clip((ua**2 + d**2 - fa**2) / (2 * ua * d), -1, 1))
     up_dir = np.cos(beta1) * u + np.sin(beta1) * w  # upper arm, unit
     elbow = sh + ua * up_dir
-    fore_dir = hand[None] - elbow
+    fore_dir = hand - elbow
     fore_dir /= np.linalg.norm(fore_dir, axis=-1, keepdims=True)
     # Into the chest frame, then invert upper arm = Rz(s*abd) Rx(-flex) (0, -1, 0) and
     # forearm = Rz(s*abd) Rx(-flex) Ry(s*rot) Rx(-elbow) (0, -1, 0); s = +1 left, -1 right.
-    cx, cz = axes[:, 2], axes[:, 3]
     chest = np.stack([cx, np.cross(cz, cx), cz], axis=-1)  # [T, 3, 3], columns x y z
     a = np.einsum("tji,tsj->tsi", chest, up_dir)  # [T, 2, 3]
     q = np.einsum("tji,tsj->tsi", chest, fore_dir)
@@ -501,11 +549,13 @@ def _solve_push_up(b: _Body, p: _Pose, info: _PushUp, n: int) -> tuple[np.ndarra
     tilt = np.arctan2((fore_dir * fwd).sum(-1), -fore_dir[..., 1])
     p.wrist = (np.pi / 2 - tilt).T
     j, axes = _forward(b, p, n)
-    return j - j[:, _pair("foot_index")].mean(axis=1)[:, None], axes
+    return j - _mid(j, "foot_index")[:, None], axes
 
 
 def _jumping_jack(rng: np.random.Generator, t: np.ndarray, b: _Body
                   ) -> tuple[_Pose, np.ndarray, int]:
+    """Arms swing out and up to overhead while the legs open, with a small hop at each
+    switch (on the toes while airborne)."""
     phase, reps = _phase(rng, t, _TEMPO["jumping_jack"])
     u = _curve(phase)
     u = u * u * (3 - 2 * u)  # jumps snap between the two positions
@@ -572,6 +622,8 @@ def _lunge(rng: np.random.Generator, t: np.ndarray, b: _Body
 
 def _arm_circles(rng: np.random.Generator, t: np.ndarray, b: _Body
                  ) -> tuple[_Pose, np.ndarray, int]:
+    """Arms held out to the side (~90 degrees abduction) trace circles forward or
+    backward: abduction and flexion follow cosine and sine of the phase."""
     phase, reps = _phase(rng, t, _TEMPO["arm_circles"])
     r = rng.uniform(12, 35) * _DEG * _per_rep(rng, phase, 0.1, 0.7, 1.2)
     direction = rng.choice([-1.0, 1.0])  # forward or backward circles
@@ -657,6 +709,82 @@ def _ground(j: np.ndarray, planted: np.ndarray | None) -> np.ndarray:
     return j - anchor[:, None]
 
 
+@dataclass
+class _Motion:
+    """One clip's drawn motion: body, joint-angle curves and, per class, the foot that
+    stays planted (lunge) or the push-up targets."""
+
+    n: int
+    phase: np.ndarray
+    reps: int
+    body: _Body
+    pose: _Pose
+    planted: np.ndarray | None = None
+    push_up: _PushUp | None = None
+
+
+def _draw_motion(name: str, rng: np.random.Generator, n: int, fps: float) -> _Motion:
+    """Body and joint-angle curves of one clip of ``name`` with ``n`` frames."""
+    t = np.arange(n, dtype=np.float64) / fps
+    b = _sample_body(rng)
+    if name == "push_up":
+        p, phase, reps, info = _push_up(rng, t, b)
+        return _Motion(n, phase, reps, b, p, push_up=info)
+    planted = None
+    if name == "lunge":
+        p, phase, reps, planted = _lunge(rng, t, b)
+    else:
+        p, phase, reps = _MOTIONS[name](rng, t, b)
+    return _Motion(n, phase, reps, b, pose=p, planted=planted)
+
+
+def _join_bodies(bodies: list[_Body], lengths: np.ndarray) -> _Body:
+    """One body with per-frame ``[sum(lengths)]`` segment lengths."""
+    return _Body(**{f.name: np.repeat([getattr(b, f.name) for b in bodies], lengths)
+                    for f in fields(_Body)})
+
+
+def _join_poses(poses: list[_Pose], lengths: np.ndarray) -> _Pose:
+    """One pose for clips joined along time: each angle becomes ``[F]`` or ``[2, F]``,
+    except constants shared by all clips, which stay scalars (zeros are then skipped)."""
+    out = _Pose(foot_world=poses[0].foot_world)
+    ends = np.cumsum(lengths)
+    for f in fields(_Pose):
+        if f.name == "foot_world":
+            continue
+        vals = [getattr(p, f.name) for p in poses]
+        if all(np.ndim(v) == 0 and v == vals[0] for v in vals):
+            setattr(out, f.name, float(vals[0]))
+            continue
+        lead = (2,) if any(np.ndim(v) == 2 for v in vals) else ()
+        joined = np.empty(lead + (int(ends[-1]),))
+        for v, e, ln in zip(vals, ends, lengths, strict=True):
+            joined[..., e - ln:e] = v  # broadcasts scalars and [T] over sides
+        setattr(out, f.name, joined)
+    return out
+
+
+def _motions_3d(motions: list[_Motion]) -> tuple[np.ndarray, np.ndarray]:
+    """World joints ``[F, 33, 3]`` and body axes ``[F, 6, 3]`` of clips of one class,
+    joined along time (``F`` = all their frames)."""
+    lengths = np.array([m.n for m in motions])
+    b = _join_bodies([m.body for m in motions], lengths)
+    p = _join_poses([m.pose for m in motions], lengths)
+    if motions[0].push_up is not None:
+        infos = [m.push_up for m in motions]
+        info = _PushUp(np.concatenate([i.shoulder_h for i in infos]), *(
+            np.repeat([getattr(i, k) for i in infos], lengths)
+            for k in ("wrist_h", "hand_ahead", "hand_wide", "flare")))
+        return _solve_push_up(b, p, info, lengths)
+    n = int(lengths.sum())
+    j, axes = _forward(b, p, n)
+    planted = (None if motions[0].planted is None
+               else np.concatenate([m.planted for m in motions]))
+    j = _ground(j, planted)
+    j[..., 1] += np.broadcast_to(np.asarray(p.hop, dtype=np.float64), (n,))[:, None]
+    return j, axes
+
+
 def simulate_workout_3d(
     name: str, rng: np.random.Generator, n_frames: int, fps: float = 30.0
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -665,29 +793,10 @@ def simulate_workout_3d(
     Returns ``(joints [T, 33, 3], phase [T], reps)``: joints in metres in mediapipe33
     order, x = the person's left, y = up, z = forward, floor at y = 0; phase in cycles.
     """
-    j, _, phase, reps = _simulate(name, rng, n_frames, fps)
-    return j, phase, reps
-
-
-def _simulate(name: str, rng: np.random.Generator, n_frames: int, fps: float
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """:func:`simulate_workout_3d` plus the body axes ``[T, 6, 3]`` (see :func:`_forward`)."""
     _check_name(name)
-    t = np.arange(n_frames, dtype=np.float64) / fps
-    b = _sample_body(rng)
-    if name == "push_up":
-        p, phase, reps, info = _push_up(rng, t, b)
-        j, axes = _solve_push_up(b, p, info, n_frames)
-    else:
-        planted = None
-        if name == "lunge":
-            p, phase, reps, planted = _lunge(rng, t, b)
-        else:
-            p, phase, reps = _MOTIONS[name](rng, t, b)
-        j, axes = _forward(b, p, n_frames)
-        j = _ground(j, planted)
-        j[..., 1] += np.broadcast_to(np.asarray(p.hop, dtype=np.float64), (n_frames,))[:, None]
-    return j, axes, phase, reps
+    m = _draw_motion(name, rng, n_frames, fps)
+    j, _ = _motions_3d([m])
+    return j, m.phase, m.reps
 
 
 _MOTIONS = {
@@ -701,67 +810,110 @@ _MOTIONS = {
 # --------------------------------------------------------------------------- camera
 
 
-def _camera(
-    rng: np.random.Generator, j: np.ndarray, axes: np.ndarray, side_view: bool
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Project world joints to image-normalised ``[T, 33, 3]``, visibility ``[T, 33]``; also
-    returns the image aspect ratio (width / height).
+@dataclass
+class _Shot:
+    """Camera and framing draws for one clip (angles in radians, lengths in metres)."""
 
-    A pinhole camera at 2.2-4.5 m, 0.3-1.6 m high, looking at the person with small
-    pitch/roll error; the person is turned by a random yaw about the vertical. x, y are
-    divided by image width/height (y down); z is depth relative to the hip midpoint in
-    x units (MediaPipe's convention). A zoom/crop then frames the person at a random
-    size and place, as phone videos do.
-    """
+    yaw: float  # the person's turn about the vertical, 0 = facing the camera
+    dist: float
+    height: float
+    aim: float  # aim point above the body centre
+    pitch_err: float
+    roll: float
+    pan: float
+    aspect: float  # image width / height
+    focal: float  # focal length in image widths
+    fill: float  # share of the frame the clip's bounding box fills
+    place: np.ndarray  # [2] where the box sits in the room left, in [0, 1)
+
+
+def _draw_shot(rng: np.random.Generator, side_view: bool) -> _Shot:
+    """A phone or webcam at 2.2-4.5 m, 0.3-1.6 m high, aimed at the person with small
+    pitch/roll/pan errors; landscape, 4:3 or portrait frames (push-ups: landscape, and
+    their side-ish view comes from the pose)."""
     yaw = 0.0 if side_view else rng.uniform(-70, 70) * _DEG
-    r_yaw = _rot(1, yaw) if yaw else np.eye(3)
-    n = j.shape[0]
-    centre = r_yaw @ j[:, _pair("hip") + _pair("shoulder")].reshape(-1, 3).mean(axis=0)
-    dist = rng.uniform(2.2, 4.5)
-    cam_h = rng.uniform(0.3, 1.6)
-    cam = np.array([centre[0], cam_h, centre[2] + dist])
-    target_y = centre[1] + rng.normal(0, 0.1)
-    pitch = np.arctan2(cam_h - target_y, dist) + rng.normal(0, 3) * _DEG
-    # World -> camera: x right, y down, z along the view (camera looks along -z world).
-    base = np.diag([1.0, -1.0, -1.0])
-    r_cam = (_rot(2, rng.normal(0, 2) * _DEG) @ _rot(0, pitch)
-             @ _rot(1, rng.normal(0, 3) * _DEG) @ base)
-    # Turning the person by yaw = turning the camera the other way around them, so work
-    # in the body's frame: one matrix product for all joints and frames.
-    cam_b = r_yaw.T @ cam
-    pc = ((j.reshape(-1, 3) - cam_b) @ (r_cam @ r_yaw).T).reshape(n, 33, 3)
-    depth = np.maximum(pc[..., 2], 0.3)
-    # Landscape, 4:3 or portrait (phone) frames; push-ups are filmed in landscape.
+    dist, height, aim = rng.uniform(2.2, 4.5), rng.uniform(0.3, 1.6), rng.normal(0, 0.1)
+    pitch_err, roll, pan = rng.normal(0, 3) * _DEG, rng.normal(0, 2) * _DEG, rng.normal(0, 3) * _DEG
     u = 0.0 if side_view else rng.random()
     aspect = 16 / 9 if u < 0.6 else (4 / 3 if u < 0.8 else 9 / 16)
-    f = 0.5 / np.tan(rng.uniform(50, 75) * _DEG / 2)  # focal length in image widths
-    x = f * pc[..., 0] / depth
-    y = f * aspect * pc[..., 1] / depth
-    hip_depth = depth[:, _pair("hip")].mean(axis=1, keepdims=True)
-    z = f * (depth - hip_depth) / hip_depth
-
-    # Framing: zoom so the whole clip's bounding box fills a random share of the frame
-    # (sometimes a little too much, so limbs leave the picture), then place it.
-    lo = np.array([x.min(), y.min()])
-    hi = np.array([x.max(), y.max()])
+    focal = 0.5 / np.tan(rng.uniform(50, 75) * _DEG / 2)
+    # Sometimes a little too tight, so that limbs leave the picture.
     fill = rng.uniform(0.55, 0.92) if rng.random() > 0.1 else rng.uniform(0.95, 1.1)
-    zoom = fill / max(hi - lo)
-    size = (hi - lo) * zoom
-    room = np.maximum(1.0 - size, 0.0)
-    corner = rng.uniform(0, 1, 2) * room + np.minimum(1.0 - size, 0.0) / 2
-    x = (x - lo[0]) * zoom + corner[0]
-    y = (y - lo[1]) * zoom + corner[1]
-    z = z * zoom
+    return _Shot(yaw, dist, height, aim, pitch_err, roll, pan, aspect, focal, fill,
+                 rng.uniform(0, 1, 2))
 
-    # Visibility: high where the joint's surface faces the camera, low when turned away.
-    # The camera is far compared with the body, so one viewing direction serves all
-    # joints: facing = cosine between each joint's normal and the way to the camera.
-    to_cam = cam_b - r_yaw.T @ centre
-    facing = (axes @ (to_cam / np.linalg.norm(to_cam))) @ _FACING_MIX
-    vis = 0.5 + 0.47 * np.tanh(2.5 * (facing + 0.35))
+
+def _project(j: np.ndarray, axes: np.ndarray, shots: list[_Shot], lengths: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Film clips joined along time: keypoints ``[F, 33, 3]``, visibility ``[F, 33]`` and
+    each frame's aspect ratio ``[F]``.
+
+    Pinhole projection; x, y are divided by image width/height (y down); z is depth
+    relative to the hip midpoint in x units (MediaPipe's convention). A zoom/crop then
+    frames each clip's bounding box at its drawn size and place, as phone videos do.
+    """
+    n = j.shape[0]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    centres = np.add.reduceat(0.5 * (_mid(j, "hip") + _mid(j, "shoulder")), starts,
+                              axis=0) / lengths[:, None]  # [S, 3], body frame
+
+    def per_clip(key: str) -> np.ndarray:
+        return np.array([getattr(sh, key) for sh in shots])
+
+    yaw, dist, height = per_clip("yaw"), per_clip("dist"), per_clip("height")
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    # Work in each body's own frame: turning the person by yaw is turning the camera
+    # the other way around them. Camera position there (centre + R_y^T (0, h - c_y, d)):
+    up = height - centres[:, 1]
+    cam_b = centres + np.stack([-sy * dist, up, cy * dist], axis=1)
+    pitch = np.arctan2(up - per_clip("aim"), dist) + per_clip("pitch_err")
+    # World -> camera rotations [3, 3, S]: roll, pitch, pan, then axes flipped to
+    # x right, y down, z along the view; times R_y(yaw) to act on body-frame points.
+    m = np.broadcast_to(np.eye(3)[:, :, None], (3, 3, len(shots)))
+    m = _turn(_turn(_turn(m, 2, per_clip("roll")), 0, pitch), 1, per_clip("pan"))
+    m[:, 1:] *= -1.0  # times diag(1, -1, -1): the camera looks along -z, y points down
+    m = _turn(m, 1, yaw).transpose(2, 0, 1)  # [S, 3, 3]
+    shift = np.einsum("sij,sj->si", m, cam_b)
+    pcs = [j[a:a + ln].reshape(-1, 3) @ m[k].T - shift[k]
+           for k, (a, ln) in enumerate(zip(starts, lengths, strict=True))]
+    # The camera is far compared with the body: one viewing direction per clip.
+    to_cam = (cam_b - centres) / np.linalg.norm(cam_b - centres, axis=1, keepdims=True)
+    pc = np.concatenate(pcs).reshape(n, 33, 3)
+
+    def per_frame(v: np.ndarray) -> np.ndarray:
+        return np.repeat(v, lengths, axis=0)[:, None]
+
+    aspect = np.array([sh.aspect for sh in shots])
+    focal = per_frame(np.array([sh.focal for sh in shots]))
+    depth = np.maximum(pc[..., 2], 0.3)
+    x = focal * pc[..., 0] / depth
+    y = (focal * per_frame(aspect)) * pc[..., 1] / depth
+    hip_depth = _mid(depth, "hip")[:, None]
+    z = focal * (depth - hip_depth) / hip_depth
+
+    lo = np.stack([np.minimum.reduceat(x.min(axis=1), starts),
+                   np.minimum.reduceat(y.min(axis=1), starts)], axis=1)  # [S, 2]
+    hi = np.stack([np.maximum.reduceat(x.max(axis=1), starts),
+                   np.maximum.reduceat(y.max(axis=1), starts)], axis=1)
+    zoom = np.array([sh.fill for sh in shots]) / (hi - lo).max(axis=1)
+    size = (hi - lo) * zoom[:, None]
+    place = np.array([sh.place for sh in shots])
+    corner = place * np.maximum(1.0 - size, 0.0) + np.minimum(1.0 - size, 0.0) / 2
+    zoom_t = per_frame(zoom)
+    x = (x - per_frame(lo[:, 0])) * zoom_t + per_frame(corner[:, 0])
+    y = (y - per_frame(lo[:, 1])) * zoom_t + per_frame(corner[:, 1])
+    z = z * zoom_t
+
+    # Visibility: high where the joint's surface faces the camera, low when turned away;
+    # facing = cosine between each joint's normal and the way to the camera.
+    along = np.einsum("fkc,fc->fk", axes, per_frame(to_cam)[:, 0])  # [F, 6]
+    # einsum, not @: a BLAS product this size would start threads for no gain.
+    facing = np.einsum("fk,kj->fj", along, _FACING_MIX)
+    u = 2.5 * (facing + 0.35)
+    vis = 0.5 + 0.47 * u / np.sqrt(1.0 + u * u)  # a sigmoid; cheaper than tanh here
     outside = (x < 0) | (x > 1) | (y < 0) | (y > 1)
     vis = np.where(outside, vis * 0.3, vis)
-    return np.stack([x, y, z], axis=-1), vis, float(aspect)
+    return np.stack([x, y, z], axis=-1), vis, per_frame(aspect)[:, 0]
 
 
 # --------------------------------------------------------------------------- noise
@@ -774,34 +926,70 @@ _JITTER[_HAND_JOINTS] = 0.05
 _JITTER[_FOOT_JOINTS] = 0.035
 
 
-def _observe(
-    rng: np.random.Generator, kp: np.ndarray, vis: np.ndarray, fps: float, noise: float,
-    drop_prob: float, scale: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Add detector noise to clean keypoints ``[T, 33, 3]`` and visibility ``[T, 33]``.
+@dataclass
+class _Noise:
+    """One clip's random draws for :func:`_observe`, at unit scale (None = not used)."""
 
-    ``scale`` is the torso length in the image (x units); jitter and drift are shares
-    of it, so they do not depend on how large the person appears.
-    """
-    n = kp.shape[0]
+    jitter: np.ndarray | None  # [T, 33, 3] standard normal
+    drift: tuple[np.ndarray, np.ndarray] | None  # slow drift knots, see _knots
+    vis: np.ndarray | None  # [T, 33] standard normal
+    lost: np.ndarray | None  # [T, 33] joints the detector loses
+
+
+def _draw_noise(rng: np.random.Generator, n: int, fps: float, noise: float,
+                drop_prob: float) -> _Noise:
+    """One clip's noise draws: nothing for ``noise == 0`` or ``drop_prob == 0``."""
+    jitter = drift = vis = lost = None
     if noise > 0:
-        s = noise * scale
-        # Occluded joints are guessed by the detector, so they wobble more.
-        sd = (s * _JITTER[None, :] * (1.0 + 1.5 * (1.0 - vis)))[..., None]
-        jit = rng.standard_normal(kp.shape, dtype=np.float32) * (sd * np.array([1.0, 1.0, 3.0]))
-        # Slow drift: shared (camera shake, tracker bias) and per joint, ~1 s knots.
-        t = np.arange(n) / fps
-        drift = _smooth(rng, t, 33 * 3, 0.5, 0.015 * s, shared=3, shared_gain=1.3)
-        kp = kp + jit
-        kp += drift.reshape(n, 33, 3)
-        vis = vis + rng.standard_normal(vis.shape) * (0.04 * noise)
-    vis = np.clip(vis, 0.0, 1.0)
+        jitter = rng.standard_normal((n, 33, 3), dtype=np.float32)
+        # Slow drift, ~1 s knots: 99 per-joint coordinates plus 3 shared ones (camera
+        # shake, tracker bias).
+        drift = _knots(rng, np.arange(n) / fps, 33 * 3 + 3, 0.5)
+        vis = rng.standard_normal((n, 33), dtype=np.float32)
     if drop_prob > 0:
-        lost = rng.random(vis.shape) < drop_prob
+        lost = rng.random((n, 33)) < drop_prob
         # A few person-less frames (detector misses), in short runs.
         for _ in range(rng.poisson(0.1 * drop_prob * n)):
             start = rng.integers(n)
             lost[start:start + rng.integers(1, 7)] = True
+    return _Noise(jitter, drift, vis, lost)
+
+
+def _observe(kp: np.ndarray, vis: np.ndarray, aspect: np.ndarray, lengths: np.ndarray,
+             draws: list[_Noise], noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Add detector noise to clean keypoints ``[F, 33, 3]`` and visibility ``[F, 33]`` of
+    clips joined along time (``aspect`` ``[F]`` = image width / height).
+
+    Jitter and drift are shares of each clip's torso length in the image, so they do not
+    depend on how large the person appears, and are the same in pixels along x and y.
+    """
+    n = kp.shape[0]
+    if noise > 0:
+        dx, dy = (_mid(kp, "shoulder") - _mid(kp, "hip"))[:, :2].T
+        torso = np.hypot(dx, dy / aspect)  # in image widths
+        ends = np.cumsum(lengths)
+        scale = noise * np.array([np.median(torso[e - ln:e]) for e, ln in
+                                  zip(ends, lengths, strict=True)])
+        scale = np.repeat(scale, lengths)[:, None]
+        # Per axis: y is in image heights; the detector's depth is much noisier than x, y.
+        axis_sd = np.stack([np.ones(n), aspect, np.full(n, 3.0)], axis=-1)[:, None]
+        # Occluded joints are guessed by the detector, so they wobble more.
+        sd = scale * _JITTER * (1.0 + 1.5 * (1.0 - vis))
+        kp = kp + np.concatenate([d.jitter for d in draws]) * sd[..., None] * axis_sd
+        # Slow drift, ~1 s knots, per joint plus a shared part: all clips' knots stacked,
+        # each clip's grid positions shifted to its own knots.
+        knots = np.concatenate([d.drift[1] for d in draws])
+        first = np.cumsum([0] + [len(d.drift[1]) for d in draws[:-1]])
+        pos = np.concatenate([d.drift[0] + k for d, k in zip(draws, first, strict=True)])
+        knots = knots[:, :99] + 1.3 * np.tile(knots[:, 99:], 33)
+        drift = _interp_knots(pos, knots) * (0.015 * scale)
+        kp += drift.reshape(n, 33, 3) * axis_sd
+        # MediaPipe's z is relative to the hip midpoint by construction: keep it at 0.
+        kp[..., 2] -= _mid(kp[..., 2], "hip")[:, None]
+        vis = vis + np.concatenate([d.vis for d in draws]) * (0.04 * noise)
+    vis = np.clip(vis, 0.0, 1.0)
+    if draws[0].lost is not None:
+        lost = np.concatenate([d.lost for d in draws])
         kp[lost] = np.nan
         vis[lost] = 0.0
     return kp.astype(np.float32), vis.astype(np.float32)
@@ -861,20 +1049,40 @@ def make_workout(
 
     ``noise`` scales the observation noise (keypoint jitter, drift, visibility noise;
     0 = clean projections). ``drop_prob`` is the chance that a joint is lost in a frame
-    (NaN, visibility 0); person-less runs of frames occur at a rate that scales with it.
+    (NaN, visibility 0); besides, about ``0.1 * drop_prob * T`` runs of 1-6 person-less
+    frames (all NaN) occur. Frames are never removed: ``len(sequence) == T``.
     """
     _check_name(name)
     _check_args(min_frames, max_frames, fps, noise, drop_prob)
-    n = int(rng.integers(min_frames, max_frames + 1))
-    j, axes, phase, reps = _simulate(name, rng, n, fps)
-    kp, vis, _ = _camera(rng, j, axes, side_view=(name == "push_up"))
-    hips = kp[:, _pair("hip"), :2].mean(axis=1)
-    shoulders = kp[:, _pair("shoulder"), :2].mean(axis=1)
-    torso = float(np.median(np.linalg.norm(shoulders - hips, axis=1)))
-    kp, vis = _observe(rng, kp, vis, fps, noise, drop_prob, torso)
-    seq = PoseSequence(keypoints=kp, visibility=vis, fps=fps, layout="mediapipe33",
-                       label=name, source=f"workouts/{name}")
-    return WorkoutSample(sequence=seq, reps=reps, phase=phase.astype(np.float64))
+    return _make_batch(name, [rng], min_frames, max_frames, fps, noise, drop_prob)[0]
+
+
+def _make_batch(name: str, rngs: list[np.random.Generator], min_frames: int, max_frames: int,
+                fps: float, noise: float, drop_prob: float) -> list[WorkoutSample]:
+    """One clip of ``name`` per generator.
+
+    Each generator makes all of its clip's random draws, in a fixed order, so a clip is
+    the same whatever batch it is made in; the clips are then posed, filmed and noised
+    together, joined along time: a few large array operations instead of many small ones.
+    """
+    motions, shots, noises = [], [], []
+    for rng in rngs:
+        n = int(rng.integers(min_frames, max_frames + 1))
+        motions.append(_draw_motion(name, rng, n, fps))
+        shots.append(_draw_shot(rng, side_view=(name == "push_up")))
+        noises.append(_draw_noise(rng, n, fps, noise, drop_prob))
+    lengths = np.array([m.n for m in motions])
+    j, axes = _motions_3d(motions)
+    kp, vis, aspect = _project(j, axes, shots, lengths)
+    kp, vis = _observe(kp, vis, aspect, lengths, noises, noise)
+    out, start = [], 0
+    for m in motions:
+        part = slice(start, start + m.n)
+        start += m.n
+        seq = PoseSequence(keypoints=kp[part].copy(), visibility=vis[part].copy(), fps=fps,
+                           layout="mediapipe33", label=name, source=f"workouts/{name}")
+        out.append(WorkoutSample(sequence=seq, reps=m.reps, phase=m.phase.astype(np.float64)))
+    return out
 
 
 def generate_workouts(
@@ -901,6 +1109,8 @@ def generate_workouts(
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     for name in classes:
         _check_name(name)
+    if len(set(classes)) != len(classes):
+        raise ConfigError(f"classes must not repeat a name, got {list(classes)}")
     if not classes:
         raise ConfigError(f"classes must not be empty; known classes: {', '.join(WORKOUT_CLASSES)}")
     if n_per_class < 1:
@@ -909,10 +1119,10 @@ def generate_workouts(
     out = []
     for name in classes:
         c = WORKOUT_CLASSES.index(name)
-        for i in range(n_per_class):
-            rng = np.random.default_rng([seed, c, i])
-            out.append(make_workout(name, rng, min_frames=min_frames, max_frames=max_frames,
-                                    fps=fps, noise=noise, drop_prob=drop_prob))
+        for first in range(0, n_per_class, _BATCH):
+            rngs = [np.random.default_rng([seed, c, i])
+                    for i in range(first, min(first + _BATCH, n_per_class))]
+            out += _make_batch(name, rngs, min_frames, max_frames, fps, noise, drop_prob)
     order = np.random.default_rng([seed, 1_000_003]).permutation(len(out))
     out = [out[k] for k in order]
     for i, s in enumerate(out):

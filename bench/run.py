@@ -1,0 +1,42 @@
+"""``python -m bench.run [name ...]``: run benchmarks (default: all), record their figures in
+``bench/results.json`` (and ``results.md``) and print them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bench import results, train_throughput
+
+# name -> a callable returning {figure name: {"value", "unit", ...}}. Adding a benchmark is one
+# line here; "command" defaults to the make target that reruns just that benchmark.
+BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
+    "train_throughput": train_throughput.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Run benchmarks, record their figures in bench/results.json, print them.")
+    parser.add_argument("names", nargs="*", metavar="name",
+                        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
+    names = parser.parse_args(argv).names or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"error: unknown benchmark {', '.join(map(repr, unknown))}; "
+              f"known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        figures = {k: {"command": f"make bench ARGS={name}", **v}
+                   for k, v in BENCHMARKS[name]().items()}
+        # record after each benchmark so that a later failure keeps these figures
+        merged = results.record(figures)
+        print(f"\n{name}\n\n{results.table({k: merged[k] for k in figures})}", end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
