@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train eval test bench lint clean
+.PHONY: install train eval eval-ethucy test bench lint clean
 
 # (Re)install only when the venv is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -22,6 +22,10 @@ train: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python scripts/eval.py $(ARGS)
+
+# ETH/UCY table of a multirun over the five scenes: make eval-ethucy ARGS=logs/train/multiruns/<time>
+eval-ethucy: $(STAMP)
+	$(BIN)/motionseq-ethucy $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -26,11 +26,10 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from motionseq.tasks.run_info import configure_environment
-from motionseq.tasks.train import _instantiate_group, build
+from motionseq.tasks.train import build, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 WARMUP = 2  # untimed steps per run (first calls allocate and pick kernels)
@@ -85,10 +84,7 @@ def run_lightning(cfg: DictConfig, datamodule: pl.LightningDataModule,
     with open_dict(cfg):
         cfg.paths.output_dir = str(out_dir)
     clock = StepClock()
-    callbacks = [*_instantiate_group(cfg.get("callbacks")), *extra_callbacks, clock]
-    loggers = _instantiate_group(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                                      **trainer_kwargs)
+    trainer = build_trainer(cfg, [*extra_callbacks, clock], **trainer_kwargs)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     trainer.fit(copy.deepcopy(model), datamodule=datamodule)
     return _timed(clock.marks, clock.batches)

@@ -1,6 +1,8 @@
 """Shapes of every cell type, the Keras cases this project grew from, and that padding
 never changes a result."""
 
+import math
+
 import pytest
 import torch
 
@@ -88,3 +90,29 @@ def test_forecaster_shapes_and_constant_velocity_start(decoder, cell):
     torch.testing.assert_close(pos[:, 0], obs[:, -1] + disp[:, 0] * 0.5)
     with pytest.raises(ConfigError):
         Forecaster(12, decoder="transformer")
+    with pytest.raises(ConfigError, match="frame"):
+        Forecaster(12, frame="polar")
+
+
+@pytest.mark.parametrize("decoder", ["recurrent", "direct"])
+def test_heading_frame_makes_forecasts_rotation_equivariant(decoder):
+    torch.manual_seed(0)
+    obs = torch.cumsum(torch.randn(6, 8, 2) * 0.3 + torch.tensor([0.4, 0.1]), dim=1)
+    a = 0.9
+    rot = torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    shift = torch.tensor([3.0, -2.0])
+    results = {}
+    for frame in ("heading", "world"):
+        net = Forecaster(12, decoder=decoder, hidden=16, frame=frame).eval()
+        with torch.no_grad():
+            pred = net(obs, 0.5)[0]
+            pred_rot = net(obs @ rot.T + shift, 0.5)[0]
+        results[frame] = (pred_rot - (pred @ rot.T + shift)).abs().max().item()
+    assert results["heading"] < 1e-4
+    assert results["world"] > 1e-3  # the raw-axes network does see the rotation
+
+
+def test_heading_frame_keeps_identity_for_a_standing_agent():
+    obs = torch.zeros(2, 8, 2)
+    pos, _ = Forecaster(12, hidden=8).eval()(obs, 0.5)
+    assert torch.isfinite(pos).all()

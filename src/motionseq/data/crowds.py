@@ -290,7 +290,7 @@ def write_crowds(
             old = None
         if old == meta and all(p.is_file() for ps in expected.values() for p in ps):
             return root
-        meta_path.unlink()
+        meta_path.unlink(missing_ok=True)  # another process may have removed it
     for split, paths in expected.items():
         # Seeds follow the split's name, so adding a split does not change the others.
         crowds = generate_crowds(len(paths), split_seed(seed, split), **kwargs)
@@ -299,7 +299,7 @@ def write_crowds(
         # Scenes of an earlier, larger run must not be read as part of this one.
         for stale in (root / split).glob("scene_*.txt"):
             if stale not in paths:
-                stale.unlink()
+                stale.unlink(missing_ok=True)
     atomic_write(meta_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
     return root
 

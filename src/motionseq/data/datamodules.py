@@ -118,8 +118,10 @@ class TrajectoryDataModule(_Loaders):
 
     def __init__(self, source: Source, obs_len: int = 8, pred_len: int = 12,
                  batch_size: int = 128, num_workers: int = 0, seed: int = 0,
-                 val_fraction: float = 0.15, rotate: bool = False) -> None:
+                 val_fraction: float = 0.15, rotate: bool = False,
+                 scene: str | None = None) -> None:
         super().__init__(batch_size, num_workers, seed)
+        self.scene = scene  # a name for summaries (e.g. the ETH/UCY test scene)
         self.source, self.obs_len, self.pred_len = source, obs_len, pred_len
         self.val_fraction = val_fraction
         self.rotate = rotate

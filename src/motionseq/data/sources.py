@@ -40,7 +40,7 @@ class CrowdsSource:
     """Synthetic pedestrian crowds (:mod:`motionseq.data.crowds`), written once as
     ETH/UCY-style text under ``root`` and read back with the same reader as ETH/UCY."""
 
-    def __init__(self, root: str, seed: int = 0, train_scenes: int = 8, val_scenes: int = 2,
+    def __init__(self, root: str, seed: int = 0, train_scenes: int = 24, val_scenes: int = 2,
                  test_scenes: int = 3, dt: float = 0.4) -> None:
         self.root, self.seed, self.dt = Path(root), seed, dt
         self.scenes = {"train": train_scenes, "val": val_scenes, "test": test_scenes}
@@ -49,5 +49,25 @@ class CrowdsSource:
         from motionseq.data.crowds import write_crowds
         from motionseq.data.trajectories import read_split_dir
 
-        root = write_crowds(self.root / f"seed{self.seed}", seed=self.seed, scenes=self.scenes)
+        # One folder per seed and split sizes, so runs that differ only there (a sweep,
+        # processes started side by side) never rewrite each other's files.
+        counts = "-".join(str(self.scenes[k]) for k in ("train", "val", "test"))
+        root = write_crowds(self.root / f"seed{self.seed}_{counts}", seed=self.seed,
+                            scenes=self.scenes)
         return {split: read_split_dir(root / split, dt=self.dt) for split in self.scenes}
+
+
+class EthUcySource:
+    """One ETH/UCY leave-one-scene-out split (:mod:`motionseq.data.ethucy`): train and val
+    from the other four scenes, test from ``scene``."""
+
+    def __init__(self, root: str, scene: str = "zara1", dt: float = 0.4) -> None:
+        from motionseq.data.ethucy import check_scene
+
+        check_scene(scene)
+        self.root, self.scene, self.dt = Path(root), scene, dt
+
+    def load(self) -> dict[str, list[Tracks]]:
+        from motionseq.data.ethucy import read_scene
+
+        return read_scene(self.root, self.scene, dt=self.dt)

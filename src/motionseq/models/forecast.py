@@ -66,17 +66,40 @@ class DirectDecoder(nn.Module):
         return last_disp[:, None, :] + delta  # a residual over constant velocity
 
 
+def heading_rotation(obs: Tensor, steps: int = 3, eps: float = 1e-3) -> Tensor:
+    """Rotations ``[B, 2, 2]`` that turn each path's recent heading onto +x.
+
+    The heading is the displacement over the last ``steps`` observed steps (fewer when
+    the path is shorter); a path that moved less than ``eps`` keeps the identity.
+    ``local = R @ world`` and ``world = R.T @ local``.
+    """
+    k = min(steps, obs.shape[1] - 1)
+    d = obs[:, -1] - obs[:, -1 - k]
+    n = d.norm(dim=-1)
+    moving = n > eps
+    c = torch.where(moving, d[:, 0] / n.clamp_min(eps), torch.ones_like(n))
+    s = torch.where(moving, d[:, 1] / n.clamp_min(eps), torch.zeros_like(n))
+    return torch.stack([torch.stack([c, s], -1), torch.stack([-s, c], -1)], -2)
+
+
 class Forecaster(nn.Module):
     """Observed positions ``[B, obs_len, 2]`` (metres) → future positions ``[B, pred_len, 2]``.
 
     Both decoders predict around constant velocity (the last observed displacement), so
-    an untrained network starts from that strong baseline.
+    an untrained network starts from that strong baseline. With ``frame="heading"`` each
+    path is rotated so that its recent heading points along +x before the networks see
+    it, and the prediction is rotated back: forecasts do not depend on which way a
+    scene's axes point, and the networks need not learn that from data.
     """
 
     def __init__(self, pred_len: int, decoder: Literal["recurrent", "direct"] = "recurrent",
                  cell: Cell = "lstm", hidden: int = 128, layers: int = 1, dropout: float = 0.0,
-                 bidirectional: bool = False) -> None:
+                 bidirectional: bool = False, frame: Literal["heading", "world"] = "heading"
+                 ) -> None:
         super().__init__()
+        if frame not in ("heading", "world"):
+            raise ConfigError(f"unknown frame {frame!r}; choose heading or world")
+        self.frame = frame
         self.encoder = SequenceEncoder(4, hidden, layers, cell, bidirectional, dropout)
         d = self.encoder.out_dim
         if decoder == "recurrent":
@@ -91,8 +114,12 @@ class Forecaster(nn.Module):
         in scale units)``."""
         if obs.shape[1] < 2:
             raise ValueError("forecasting needs at least 2 observed positions")
-        _, summary = self.encoder(trajectory_inputs(obs, scale))
-        last_disp = (obs[:, -1] - obs[:, -2]) / scale
+        rot = heading_rotation(obs) if self.frame == "heading" else None
+        local = obs if rot is None else torch.einsum("bij,btj->bti", rot, obs - obs[:, -1:])
+        _, summary = self.encoder(trajectory_inputs(local, scale))
+        last_disp = (local[:, -1] - local[:, -2]) / scale
         disp = self.decoder(summary, last_disp)
+        if rot is not None:
+            disp = torch.einsum("bji,btj->bti", rot, disp)  # back to world axes
         pos = obs[:, -1:] + torch.cumsum(disp * scale, dim=1)
         return pos, disp

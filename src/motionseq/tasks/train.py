@@ -38,6 +38,16 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     return datamodule, model
 
 
+def build_trainer(cfg: DictConfig, extra_callbacks: list[pl.Callback] | None = None,
+                  **trainer_kwargs: Any) -> pl.Trainer:
+    """The trainer of ``cfg.trainer`` with the callbacks of ``cfg.callbacks`` (plus
+    ``extra_callbacks``) and the loggers of ``cfg.logger``."""
+    callbacks = [*_instantiate_group(cfg.get("callbacks")), *(extra_callbacks or [])]
+    loggers = _instantiate_group(cfg.get("logger"))
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
+                       **trainer_kwargs)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train, then test the best checkpoint. Returns the metrics (floats) plus
     ``checkpoint`` (path of the best checkpoint, or None) and ``run_dir``."""
@@ -46,9 +56,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     write_run_info(run_dir, cfg)
     datamodule, model = build(cfg)
-    callbacks = _instantiate_group(cfg.get("callbacks"))
-    loggers = _instantiate_group(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = dict(trainer.callback_metrics)
     ckpt_cb = trainer.checkpoint_callback

@@ -1,0 +1,118 @@
+"""ETH/UCY pedestrian trajectories: the five leave-one-scene-out splits.
+
+Layout (as published with Social-GAN and Trajectron++): ``<root>/<scene>/<split>/*.txt``
+with ``scene`` one of :data:`SCENES` and ``split`` train / val / test; each file holds
+``frame agent x y`` rows in metres, one frame id step (10) = 0.4 s. The test split of a
+scene is that scene's recording; train and val are the other four (val is the last ~20%
+by frame of each training recording).
+
+:func:`download` fetches the same files from the public Trajectron++ repository.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from motionseq.errors import ConfigError, DataError
+from motionseq.fileio import atomic_write
+from motionseq.sequence import Tracks
+
+log = logging.getLogger(__name__)
+
+SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
+SPLITS = ("train", "val", "test")
+DT = 0.4
+BASE_URL = ("https://raw.githubusercontent.com/StanfordASL/Trajectron-plus-plus/master/"
+            "experiments/pedestrians/raw")
+
+# Recordings and the scene whose test split each one is.
+_TEST_FILES = {
+    "eth": ["biwi_eth.txt"],
+    "hotel": ["biwi_hotel.txt"],
+    "univ": ["students001.txt", "students003.txt"],
+    "zara1": ["crowds_zara01.txt"],
+    "zara2": ["crowds_zara02.txt"],
+}
+# Training recordings (stems); a scene trains on every one that is not its own.
+_TRAIN_STEMS = {
+    "eth": ["biwi_eth"],
+    "hotel": ["biwi_hotel"],
+    "univ": ["students001", "students003", "uni_examples"],
+    "zara1": ["crowds_zara01"],
+    "zara2": ["crowds_zara02", "crowds_zara03"],
+}
+# univ's own training files are its test files; zara3 and uni_examples belong to no test.
+_OWN_TRAIN = {"eth": {"biwi_eth"}, "hotel": {"biwi_hotel"},
+              "univ": {"students001", "students003"}, "zara1": {"crowds_zara01"},
+              "zara2": {"crowds_zara02"}}
+
+
+def scene_files(scene: str) -> dict[str, list[str]]:
+    """File names of each split of ``scene`` (leave-one-scene-out)."""
+    check_scene(scene)
+    stems = sorted(s for stems in _TRAIN_STEMS.values() for s in stems
+                   if s not in _OWN_TRAIN[scene])
+    return {"train": [f"{s}_train.txt" for s in stems], "val": [f"{s}_val.txt" for s in stems],
+            "test": list(_TEST_FILES[scene])}
+
+
+def check_scene(scene: str) -> None:
+    if scene not in SCENES:
+        raise ConfigError(f"unknown ETH/UCY scene {scene!r}; choose one of {', '.join(SCENES)}")
+
+
+def read_scene(root: str | Path, scene: str, dt: float = DT) -> dict[str, list[Tracks]]:
+    """``{"train", "val", "test"}`` → the scene's recordings as :class:`Tracks`."""
+    root = Path(root)
+    files = scene_files(scene)
+    missing = [root / scene / split / name for split, names in files.items() for name in names
+               if not (root / scene / split / name).is_file()]
+    if missing:
+        raise DataError(
+            f"ETH/UCY files missing under {root} (first: {missing[0]}); download them with "
+            f"`python -m motionseq.data.ethucy {root}` or point data.source.root at a copy"
+        )
+    return {split: [Tracks.load_txt(root / scene / split / n, dt=dt) for n in names]
+            for split, names in files.items()}
+
+
+def download(root: str | Path, scenes: tuple[str, ...] = SCENES, base_url: str = BASE_URL,
+             timeout: float = 60.0) -> Path:
+    """Fetch the ETH/UCY split files into ``root/<scene>/<split>/``; files already there are
+    kept, each new file is written atomically. Returns ``root``."""
+    root = Path(root)
+    for scene in scenes:
+        for split, names in scene_files(scene).items():
+            for name in names:
+                path = root / scene / split / name
+                if path.is_file():
+                    continue
+                url = f"{base_url}/{scene}/{split}/{name}"
+                log.info("downloading %s", url)
+                try:
+                    with urllib.request.urlopen(url, timeout=timeout) as response:
+                        data = response.read()
+                except (urllib.error.URLError, TimeoutError) as e:
+                    raise DataError(f"could not download {url}: {e}") from e
+                atomic_write(path, lambda tmp, data=data: tmp.write_bytes(data))
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m motionseq.data.ethucy ROOT``: download the five scenes into ROOT."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m motionseq.data.ethucy",
+                                     description="Download the ETH/UCY splits.")
+    parser.add_argument("root", nargs="?", default="data/ethucy")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(download(args.root))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
