@@ -16,8 +16,12 @@ from typing import Any
 
 from motionseq.fileio import atomic_write
 
-JSON_PATH = Path(__file__).with_name("results.json")
+PROJECT_JSON = Path(__file__).with_name("results.json")
+JSON_PATH = PROJECT_JSON
 MD_PATH = Path(__file__).with_name("results.md")
+README_PATH = Path(__file__).resolve().parents[1] / "README.md"
+# README.md shows the table between these lines; record() keeps it in step with the json.
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 REQUIRED = ("value", "unit", "command", "date")
 
 
@@ -53,7 +57,22 @@ def record(figures: dict[str, dict[str, Any]], json_path: Path | None = None,
     atomic_write(json_path, lambda p: p.write_text(text))
     md = render(merged)
     atomic_write(md_path, lambda p: p.write_text(md))
+    if json_path == PROJECT_JSON:  # the project's own results, not a scratch file
+        update_readme(merged)
     return merged
+
+
+def update_readme(results: dict[str, dict[str, Any]], path: Path | None = None) -> bool:
+    """Replace the table between the README's bench markers; False when it has none."""
+    path = path or README_PATH
+    text = path.read_text() if path.is_file() else ""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    new = text[:start + len(README_START)] + "\n" + table(results) + text[end:]
+    if new != text:
+        atomic_write(path, lambda p: p.write_text(new))
+    return True
 
 
 def _cell(text: Any) -> str:

@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import experiments, results, train_throughput
+from bench import ethucy, experiments, results, tracking, train_throughput
 
 # name -> a callable returning {figure name: {"value", "unit", ...}}. Adding a benchmark is one
 # line here; "command" defaults to the make target that reruns just that benchmark.
 BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "train_throughput": train_throughput.run,
     "experiments": experiments.run,
+    "ethucy": ethucy.run,
+    "tracking": tracking.run,
 }
 
 

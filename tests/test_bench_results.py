@@ -95,3 +95,13 @@ def test_run_records_figures_with_the_command_that_reruns_them(monkeypatch, caps
     data = json.loads(paths[0].read_text())
     assert data["f"]["command"] == "make bench ARGS=fake"
     assert "| f | 1.5 | x |" in capsys.readouterr().out
+
+
+def test_readme_table_follows_the_results(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{results.README_START}\nold\n{results.README_END}\n\nafter\n")
+    data = {"a_speed": fig(1.5)}
+    assert results.update_readme(data, readme)
+    text = readme.read_text()
+    assert "old" not in text and "| a_speed | 1.5 |" in text and text.endswith("after\n")
+    assert not results.update_readme(data, tmp_path / "missing.md")

@@ -116,3 +116,15 @@ def test_heading_frame_keeps_identity_for_a_standing_agent():
     obs = torch.zeros(2, 8, 2)
     pos, _ = Forecaster(12, hidden=8).eval()(obs, 0.5)
     assert torch.isfinite(pos).all()
+
+
+def test_speed_norm_makes_forecasts_scale_with_the_path():
+    torch.manual_seed(1)
+    obs = torch.cumsum(torch.randn(4, 8, 2) * 0.2 + torch.tensor([0.5, 0.0]), dim=1)
+    k = 1.7  # e.g. a recording with a 1.7x longer time step
+    net = Forecaster(12, hidden=16, speed_norm=True).eval()
+    with torch.no_grad():
+        pred = net(obs, 0.5)[0]
+        pred_fast = net(obs[:, -1:] + k * (obs - obs[:, -1:]), 0.5)[0]
+    expected = obs[:, -1:] + k * (pred - obs[:, -1:])
+    torch.testing.assert_close(pred_fast, expected, rtol=1e-4, atol=1e-4)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from motionseq.errors import ConfigError, DataError
-from motionseq.fileio import atomic_write
+from motionseq.fileio import atomic_write, text_rows
 from motionseq.skeleton import Layout, convert_keypoints, get_layout
 
 
@@ -212,20 +212,14 @@ class Tracks:
         ``dt`` is the time between frames ``frame_step`` apart (0.4 s in ETH/UCY).
         """
         path = Path(path)
-        if not path.is_file():
-            raise DataError(f"tracks file not found: {path}")
         rows = []
-        with open(path) as fh:
-            for lineno, line in enumerate(fh, 1):
-                parts = line.replace(",", " ").split()
-                if not parts or parts[0].startswith("#"):
-                    continue
-                try:
-                    rows.append([float(p) for p in parts[:4]])
-                except ValueError:
-                    raise DataError(f"{path}:{lineno}: expected 'frame id x y', got {line.strip()!r}") from None
-                if len(rows[-1]) < 4:
-                    raise DataError(f"{path}:{lineno}: expected 4 columns, got {len(parts)}")
+        for lineno, parts, line in text_rows(path, "tracks file"):
+            try:
+                rows.append([float(p) for p in parts[:4]])
+            except ValueError:
+                raise DataError(f"{path}:{lineno}: expected 'frame id x y', got {line.strip()!r}") from None
+            if len(rows[-1]) < 4:
+                raise DataError(f"{path}:{lineno}: expected 4 columns, got {len(parts)}")
         if not rows:
             raise DataError(f"tracks file is empty: {path}")
         a = np.asarray(rows)

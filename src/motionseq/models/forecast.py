@@ -89,17 +89,20 @@ class Forecaster(nn.Module):
     an untrained network starts from that strong baseline. With ``frame="heading"`` each
     path is rotated so that its recent heading points along +x before the networks see
     it, and the prediction is rotated back: forecasts do not depend on which way a
-    scene's axes point, and the networks need not learn that from data.
+    scene's axes point, and the networks need not learn that from data. With
+    ``speed_norm=True`` each path is also divided by its own observed speed (never below
+    ``min_speed`` times the training scale), so a recording with a longer time step or
+    faster walkers looks like the training data to the networks.
     """
 
     def __init__(self, pred_len: int, decoder: Literal["recurrent", "direct"] = "recurrent",
                  cell: Cell = "lstm", hidden: int = 128, layers: int = 1, dropout: float = 0.0,
-                 bidirectional: bool = False, frame: Literal["heading", "world"] = "heading"
-                 ) -> None:
+                 bidirectional: bool = False, frame: Literal["heading", "world"] = "heading",
+                 speed_norm: bool = False, min_speed: float = 0.25) -> None:
         super().__init__()
         if frame not in ("heading", "world"):
             raise ConfigError(f"unknown frame {frame!r}; choose heading or world")
-        self.frame = frame
+        self.frame, self.speed_norm, self.min_speed = frame, speed_norm, min_speed
         self.encoder = SequenceEncoder(4, hidden, layers, cell, bidirectional, dropout)
         d = self.encoder.out_dim
         if decoder == "recurrent":
@@ -116,9 +119,15 @@ class Forecaster(nn.Module):
             raise ValueError("forecasting needs at least 2 observed positions")
         rot = heading_rotation(obs) if self.frame == "heading" else None
         local = obs if rot is None else torch.einsum("bij,btj->bti", rot, obs - obs[:, -1:])
+        # per-path scale relative to the training scale: [B, 1, 1] (or 1 without speed_norm)
+        rel_speed: Tensor | float = 1.0
+        if self.speed_norm:
+            speed = (obs[:, 1:] - obs[:, :-1]).norm(dim=-1).mean(dim=1) / scale
+            rel_speed = speed.clamp_min(self.min_speed)[:, None, None]
+        local = local / rel_speed
         _, summary = self.encoder(trajectory_inputs(local, scale))
         last_disp = (local[:, -1] - local[:, -2]) / scale
-        disp = self.decoder(summary, last_disp)
+        disp = self.decoder(summary, last_disp) * rel_speed  # back to training-scale units
         if rot is not None:
             disp = torch.einsum("bji,btj->bti", rot, disp)  # back to world axes
         pos = obs[:, -1:] + torch.cumsum(disp * scale, dim=1)

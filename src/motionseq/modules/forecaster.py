@@ -27,19 +27,20 @@ class TrajectoryForecaster(MotionModule):
         dt: seconds per step of the training data (kept for inference).
         decoder: ``recurrent`` (autoregressive) or ``direct`` (all steps at once).
         frame: ``heading`` (rotate each path onto its heading) or ``world`` (raw axes).
+        speed_norm: divide each path by its own observed speed (see ``Forecaster``).
         data_config: the data config the model was trained with (for ``motionseq-eval``).
     """
 
     def __init__(self, obs_len: int = 8, pred_len: int = 12, dt: float | None = None,
                  decoder: str = "recurrent", cell: str = "lstm", hidden: int = 128,
                  layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
-                 frame: str = "heading", optimizer: Callable | None = None, scheduler: Callable | None = None,
+                 frame: str = "heading", speed_norm: bool = False, optimizer: Callable | None = None, scheduler: Callable | None = None,
                  monitor: str = "val/ade", monitor_mode: str = "min",
                  data_config: dict | None = None, plot_samples: int = 6) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = Forecaster(pred_len, decoder, cell, hidden, layers, dropout, bidirectional,
-                              frame)
+                              frame, speed_norm)
         self.register_buffer("scale", torch.tensor(1.0))
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_ade", MeanMetric())

@@ -1,0 +1,1 @@
+"""From video to data: frame sources and object paths (detection, tracking, MOT files)."""
