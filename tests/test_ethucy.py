@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from motionseq.data.ethucy import SCENES, download, read_scene, scene_files
 from motionseq.data.trajectories import make_windows
@@ -79,3 +80,33 @@ def test_multirun_then_table_matches_baselines(shared_data: Path, tmp_path, caps
     assert (sweep / "plots" / "ethucy_hotel.png").is_file()
     assert "**mean**" in (sweep / "ethucy_table.md").read_text()
     assert "Only 2 of the 5 scenes" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_short_training_on_one_scene_learns(shared_data: Path, tmp_path):
+    import pytorch_lightning as pl
+
+    from motionseq.tasks.train import build
+    from tests.test_train import compose_cfg
+
+    cfg = compose_cfg("train", ["experiment=forecast_ethucy", "data.scene=hotel",
+                                f"data.source.root={shared_data / 'ethucy'}", "logger=none",
+                                "callbacks=none", "trainer.max_epochs=2",
+                                "trainer.limit_train_batches=40", "trainer.limit_val_batches=8"],
+                      tmp_path)
+    pl.seed_everything(0, verbose=False)
+    datamodule, model = build(cfg)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=2, limit_train_batches=40,
+                         limit_val_batches=8, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    val = [b for _, b in zip(range(8), datamodule.val_dataloader())]
+
+    def val_ade() -> float:
+        model.eval()
+        with torch.no_grad():
+            return float(torch.cat([(model(b["obs"]) - b["fut"]).norm(dim=-1).mean(dim=1)
+                                    for b in val]).mean())
+
+    before = val_ade()
+    trainer.fit(model, datamodule=datamodule)
+    assert val_ade() < before
