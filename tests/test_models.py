@@ -128,3 +128,17 @@ def test_speed_norm_makes_forecasts_scale_with_the_path():
         pred_fast = net(obs[:, -1:] + k * (obs - obs[:, -1:]), 0.5)[0]
     expected = obs[:, -1:] + k * (pred - obs[:, -1:])
     torch.testing.assert_close(pred_fast, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_forecaster_loss_choice_is_checked():
+    from motionseq.modules.forecaster import TrajectoryForecaster
+
+    with pytest.raises(ConfigError, match="displacement or position"):
+        TrajectoryForecaster(loss="huber")
+    module = TrajectoryForecaster(loss="position", hidden=8)
+    obs = torch.cumsum(torch.ones(3, 8, 2) * 0.3, dim=1)
+    fut = obs[:, -1:] + torch.arange(1, 13)[None, :, None] * 0.3
+    loss = module._shared_step({"obs": obs, "fut": fut}, "train")
+    pred = module(obs)
+    expected = (pred - fut).norm(dim=-1).mean()  # scale is 1 until set_normalizer
+    torch.testing.assert_close(loss, expected, rtol=1e-3, atol=1e-3)

@@ -71,7 +71,7 @@ def test_every_experiment_composes_and_instantiates(experiment, tmp_path, data_d
 
 @pytest.mark.parametrize("model", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))
 def test_every_model_config_instantiates(model, tmp_path, data_dir):
-    data = "crowds" if model == "forecaster" else "workouts"
+    data = "crowds" if model.startswith("forecaster") else "workouts"
     cfg = compose_cfg("train", [f"model={model}", f"data={data}", *TINY[data]], tmp_path, data_dir)
     _, module = build(cfg)
     assert module.hparams.data_config["_target_"] == cfg.data._target_

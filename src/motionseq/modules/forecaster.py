@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
 
+from motionseq.errors import ConfigError
 from motionseq.models.baselines import constant_velocity
 from motionseq.models.forecast import Forecaster
 from motionseq.modules.base import MotionModule
@@ -18,7 +19,9 @@ class TrajectoryForecaster(MotionModule):
     """Recurrent encoder-decoder over displacements.
 
     Batches are ``{"obs": [B, obs_len, 2], "fut": [B, pred_len, 2]}`` in metres. The loss
-    is the mean squared error of the predicted displacements in scale units; logged
+    (``loss``) is the mean squared error of the predicted displacements
+    (``displacement``) or the mean Euclidean error of the predicted positions
+    (``position``, what ADE measures), both in scale units; logged
     metrics are ``{stage}/loss``, ``{stage}/ade`` and ``{stage}/fde`` in metres, and at test
     time also ``test/cv_ade`` and ``test/cv_fde``: constant velocity on the same windows.
 
@@ -28,16 +31,21 @@ class TrajectoryForecaster(MotionModule):
         decoder: ``recurrent`` (autoregressive) or ``direct`` (all steps at once).
         frame: ``heading`` (rotate each path onto its heading) or ``world`` (raw axes).
         speed_norm: divide each path by its own observed speed (see ``Forecaster``).
+        loss: ``displacement`` or ``position`` (above).
         data_config: the data config the model was trained with (for ``motionseq-eval``).
     """
 
     def __init__(self, obs_len: int = 8, pred_len: int = 12, dt: float | None = None,
                  decoder: str = "recurrent", cell: str = "lstm", hidden: int = 128,
                  layers: int = 1, dropout: float = 0.0, bidirectional: bool = False,
-                 frame: str = "heading", speed_norm: bool = False, optimizer: Callable | None = None, scheduler: Callable | None = None,
+                 frame: str = "heading", speed_norm: bool = False,
+                 loss: str = "displacement", optimizer: Callable | None = None,
+                 scheduler: Callable | None = None,
                  monitor: str = "val/ade", monitor_mode: str = "min",
                  data_config: dict | None = None, plot_samples: int = 6) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
+        if loss not in ("displacement", "position"):
+            raise ConfigError(f"unknown loss {loss!r}; choose displacement or position")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = Forecaster(pred_len, decoder, cell, hidden, layers, dropout, bidirectional,
                               frame, speed_norm)
@@ -61,9 +69,13 @@ class TrajectoryForecaster(MotionModule):
         self.check_finite("obs", obs, stage)
         self.check_finite("fut", fut, stage)
         pred, disp = self.net(obs, self.scale)
-        prev = torch.cat([obs[:, -1:], fut[:, :-1]], dim=1)
-        true_disp = (fut - prev) / self.scale
-        loss = torch.mean((disp - true_disp) ** 2)
+        if self.hparams.get("loss", "displacement") == "position":
+            sq = (((pred - fut) / self.scale) ** 2).sum(dim=-1)
+            loss = torch.sqrt(sq + 1e-8).mean()  # eps: a finite gradient at zero error
+        else:
+            prev = torch.cat([obs[:, -1:], fut[:, :-1]], dim=1)
+            true_disp = (fut - prev) / self.scale
+            loss = torch.mean((disp - true_disp) ** 2)
         err = displacement_errors(pred.detach(), fut)  # [B, pred_len] metres
         bs = obs.shape[0]
         ade, fde = getattr(self, f"{stage}_ade"), getattr(self, f"{stage}_fde")
