@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train eval eval-ethucy test bench lint clean
+.PHONY: install train eval eval-ethucy extract test bench lint clean
 
 # (Re)install only when the venv is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -26,6 +26,10 @@ eval: $(STAMP)
 # ETH/UCY table of a multirun over the five scenes: make eval-ethucy ARGS=logs/train/multiruns/<time>
 eval-ethucy: $(STAMP)
 	$(BIN)/motionseq-ethucy $(ARGS)
+
+# Poses from a folder of videos by label: make extract ARGS="input=videos output=data/poses workers=2"
+extract: $(STAMP)
+	$(BIN)/motionseq-extract $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

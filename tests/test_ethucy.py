@@ -4,6 +4,7 @@ multirun, on the shared copy of the real files."""
 from __future__ import annotations
 
 import filecmp
+import itertools
 import json
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_short_training_on_one_scene_learns(shared_data: Path, tmp_path):
     trainer = pl.Trainer(accelerator="cpu", max_epochs=2, limit_train_batches=40,
                          limit_val_batches=8, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
-    val = [b for _, b in zip(range(8), datamodule.val_dataloader())]
+    val = list(itertools.islice(datamodule.val_dataloader(), 8))
 
     def val_ade() -> float:
         model.eval()

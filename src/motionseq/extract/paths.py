@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -22,7 +22,7 @@ from motionseq.errors import ConfigError, DataError, MotionseqError
 from motionseq.extract.detect import Detections, make_detector
 from motionseq.extract.mot import foot_points, read_mot, write_mot
 from motionseq.extract.track import Tracker, TrackerConfig
-from motionseq.extract.video import FrameSource
+from motionseq.extract.video import FrameSource, progress_frames
 from motionseq.fileio import atomic_write
 from motionseq.sequence import Tracks
 
@@ -66,7 +66,7 @@ def extract_paths(video: str | Path | int, detector: str | Detector = "mog2",
     with FrameSource(video, fps=fps, start=start, stop=stop) as src:
         trk = Tracker(tracker, image_size=(src.width, src.height))
         try:
-            for index, frame in _progress(src, len(src) or None, progress, src.name):
+            for index, frame in progress_frames(src, len(src) or None, progress, src.name):
                 dets = detector(frame)
                 if min_height > 0:
                     tall = dets.boxes[:, 3] >= min_height
@@ -95,14 +95,6 @@ def _to_tracks(results: list[tuple[int, np.ndarray, np.ndarray]], dt: float) -> 
     boxes = np.concatenate([b for _, _, b in results])
     return Tracks(frame=frames, agent=agents, xy=foot_points(boxes), dt=dt, frame_step=1,
                   boxes=boxes)
-
-
-def _progress(items: Iterable, total: int | None, show: bool, name: str) -> Iterable:
-    if not show:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, total=total, desc=Path(name).name, unit="frame", dynamic_ncols=True)
 
 
 # --- homography ------------------------------------------------------------------------------
@@ -184,7 +176,7 @@ def to_ground(tracks: Tracks, H: np.ndarray) -> Tracks:
 
 # --- overlay video ---------------------------------------------------------------------------
 
-_FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
+VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
 
 
 def _colour(agent: int) -> tuple[int, int, int]:
@@ -219,9 +211,9 @@ def write_overlay(video: str | Path | int, tracks: Tracks, out: str | Path,
     """Write ``video`` with the tracks drawn on it to ``out`` (``.mp4`` or ``.avi``),
     atomically. Tracks must be in pixels with boxes (as :func:`extract_paths` returns)."""
     out = Path(out)
-    fourcc = _FOURCC.get(out.suffix.lower())
+    fourcc = VIDEO_FOURCC.get(out.suffix.lower())
     if fourcc is None:
-        raise ConfigError(f"overlay video must end in {', '.join(_FOURCC)}, got {out.name}")
+        raise ConfigError(f"overlay video must end in {', '.join(VIDEO_FOURCC)}, got {out.name}")
 
     def write(tmp: Path) -> None:
         with FrameSource(video, fps=fps, start=start, stop=stop) as src:
@@ -230,7 +222,7 @@ def write_overlay(video: str | Path | int, tracks: Tracks, out: str | Path,
             if not writer.isOpened():
                 raise DataError(f"cannot write video {out} with codec {fourcc}; try .avi")
             try:
-                for index, frame in _progress(src, len(src) or None, progress, "overlay"):
+                for index, frame in progress_frames(src, len(src) or None, progress, "overlay"):
                     writer.write(draw_tracks(frame, tracks, index, trail))
             finally:
                 writer.release()

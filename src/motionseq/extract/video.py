@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import configparser
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -203,3 +203,12 @@ def _seqinfo_fps(folder: Path) -> float | None:
             except (configparser.Error, KeyError, ValueError):
                 log.warning("cannot read frameRate from %s", ini)
     return None
+
+
+def progress_frames(items: Iterable, total: int | None, show: bool, name: str) -> Iterable:
+    """``items`` with a tqdm bar named after ``name`` when ``show``."""
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=Path(name).name, unit="frame", dynamic_ncols=True)

@@ -1,0 +1,171 @@
+"""Pose extraction speed: ``motionseq.extract.batch`` against a bare MediaPipe loop, and two
+worker processes against one.
+
+Clips: the first FRAMES frames of each real video in ``../shared/data/videos`` (NTU 1080p,
+Kinetics, NTU two-person, PETS09), copied at their own size into a temporary folder, so
+every variant decodes the same files. MediaPipe Pose solutions, model_complexity 1.
+
+- ``extract_fps_bare``: one process, ``cv2.VideoCapture.read`` -> BGR to RGB ->
+  ``Pose.process`` over the clips, graph built once; frames / wall time.
+- ``extract_fps_1worker``: ``extract_batch(workers=1)`` over the same clips (graph build,
+  decoding, landmarks to arrays, ``.npz`` and manifest writes); frames / wall time.
+- ``extract_fps_ratio``: median of the per-pair ratios, variants interleaved (A B A B).
+- ``extract_speedup_2workers``: wall time of ``workers=1`` / ``workers=2`` over COPIES
+  copies of each clip (many small items), interleaved, median ratio; includes starting the
+  two spawned worker processes.
+
+``python -m bench.extraction`` prints the figures without recording them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from motionseq.extract.batch import extract_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEOS = ("ntu_a001_drink_water.avi", "kinetics_arm_wrestling.mp4", "ntu_two_person.avi",
+          "vtest_pedestrians.avi")
+FRAMES = 40  # first frames of each clip
+PAIRS = 3  # interleaved bare / batch pairs
+SPEEDUP_PAIRS = 2
+COPIES = 3  # copies of each clip in the speed-up folder
+GOAL_RATIO = 0.95
+GOAL_SPEEDUP = 1.7
+
+
+def shared_videos() -> Path:
+    root = Path(os.environ.get("MOTIONSEQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    folder = root / "videos"
+    missing = [v for v in VIDEOS if not (folder / v).is_file()]
+    if missing:
+        raise FileNotFoundError(f"videos {', '.join(missing)} not found in {folder} (set "
+                                f"MOTIONSEQ_SHARED_DATA)")
+    return folder
+
+
+def cut_clips(dst: Path, frames: int = FRAMES, copies: int = 1) -> list[Path]:
+    """The first ``frames`` frames of each video as MJPG ``.avi`` under ``dst/<stem>/``."""
+    written = []
+    for name in VIDEOS:
+        cap = cv2.VideoCapture(str(shared_videos() / name))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        first = dst / Path(name).stem / "c0.avi"
+        first.parent.mkdir(parents=True, exist_ok=True)
+        writer = cv2.VideoWriter(str(first), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+        for _ in range(frames):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            writer.write(frame)
+        writer.release()
+        cap.release()
+        written.append(first)
+        for i in range(1, copies):
+            written.append(Path(shutil.copy(first, first.with_name(f"c{i}.avi"))))
+    return written
+
+
+def bare_loop(clips: list[Path]) -> tuple[int, float]:
+    """(frames, seconds) of read -> RGB -> Pose.process over the clips."""
+    import mediapipe as mp
+
+    t0 = time.perf_counter()
+    n = 0
+    with mp.solutions.pose.Pose(model_complexity=1) as pose:
+        for clip in clips:
+            pose.reset()
+            cap = cv2.VideoCapture(str(clip))
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+                n += 1
+            cap.release()
+    return n, time.perf_counter() - t0
+
+
+def batch_run(src: Path, workers: int) -> tuple[int, float]:
+    """(frames, seconds) of a fresh ``extract_batch`` run over ``src``."""
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        s = extract_batch(src, out, workers=workers, resume=False)
+        seconds = time.perf_counter() - t0
+    if s.failed:
+        raise RuntimeError(f"{s.failed} clips failed: {s.rows}")
+    return s.frames, seconds
+
+
+def measure() -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "one"
+        clips = cut_clips(one)
+        bare, batch, ratios = [], [], []
+        for _ in range(PAIRS):
+            n_bare, t_bare = bare_loop(clips)
+            n_batch, t_batch = batch_run(one, 1)
+            if n_bare != n_batch:
+                raise RuntimeError(f"bare loop read {n_bare} frames, batch {n_batch}")
+            bare.append(n_bare / t_bare)
+            batch.append(n_batch / t_batch)
+            ratios.append(t_bare / t_batch)
+        many = Path(tmp) / "many"
+        cut_clips(many, copies=COPIES)
+        speedups, w1, w2 = [], [], []
+        for _ in range(SPEEDUP_PAIRS):
+            n1, t1 = batch_run(many, 1)
+            n2, t2 = batch_run(many, 2)
+            w1.append(n1 / t1)
+            w2.append(n2 / t2)
+            speedups.append(t1 / t2)
+    return {"bare": statistics.median(bare), "batch": statistics.median(batch),
+            "ratio": statistics.median(ratios), "ratios": ratios,
+            "speedup": statistics.median(speedups), "speedups": speedups,
+            "fps_1w": statistics.median(w1), "fps_2w": statistics.median(w2),
+            "frames": n_bare, "frames_many": n1, "items": len(clips) * COPIES,
+            "load": (load_before, os.getloadavg()[0]), "cpus": os.cpu_count()}
+
+
+def run() -> dict[str, dict[str, Any]]:
+    """The figures for ``bench/results.json``."""
+    m = measure()
+    setup = (f"first {FRAMES} frames of {len(VIDEOS)} real clips (1920x1080, 340x256, "
+             f"1920x1080, 768x576; {m['frames']} frames), MediaPipe Pose solutions "
+             f"model_complexity 1, {m['cpus']} CPUs, 1-min load average "
+             f"{m['load'][0]:.1f} before / {m['load'][1]:.1f} after (other jobs share the "
+             f"machine)")
+    return {
+        "extract_fps_bare": {"value": round(m["bare"], 1), "unit": "frames/s",
+                             "note": f"read -> RGB -> Pose.process, median of {PAIRS}; {setup}"},
+        "extract_fps_1worker": {"value": round(m["batch"], 1), "unit": "frames/s",
+                                "note": f"extract_batch workers=1 with .npz and manifest "
+                                        f"writes, median of {PAIRS}; {setup}"},
+        "extract_fps_ratio": {"value": round(m["ratio"], 3), "unit": "ratio",
+                              "goal": f">= {GOAL_RATIO:.2f}",
+                              "note": f"batch / bare speed, median of {PAIRS} interleaved "
+                                      f"pairs ({', '.join(f'{r:.3f}' for r in m['ratios'])}); "
+                                      f"{setup}"},
+        "extract_speedup_2workers": {
+            "value": round(m["speedup"], 3), "unit": "ratio", "goal": f">= {GOAL_SPEEDUP:.1f}",
+            "note": f"extract_batch wall time workers=1 / workers=2 over {m['items']} items "
+                    f"({COPIES} copies of each clip, {m['frames_many']} frames; "
+                    f"{m['fps_1w']:.1f} vs {m['fps_2w']:.1f} frames/s), spawn start-up "
+                    f"included, median of {SPEEDUP_PAIRS} interleaved pairs "
+                    f"({', '.join(f'{r:.3f}' for r in m['speedups'])}); {setup}"},
+    }
+
+
+if __name__ == "__main__":
+    for name, fig in run().items():
+        print(f"{name}: {fig['value']} {fig['unit']}  ({fig['note']})")
