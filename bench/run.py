@@ -8,7 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import ethucy, experiments, extraction, pets_forecast, results, tracking, train_throughput
+from bench import (
+    ethucy,
+    experiments,
+    extraction,
+    pets_forecast,
+    results,
+    tracking,
+    train_throughput,
+)
 
 # name -> a callable returning {figure name: {"value", "unit", ...}}. Adding a benchmark is one
 # line here; "command" defaults to the make target that reruns just that benchmark.
@@ -16,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "train_throughput": train_throughput.run,
     "experiments": experiments.run,
     "ethucy": ethucy.run,
+    "ethucy_multimodal": ethucy.run_multimodal,
     "tracking": tracking.run,
     "pets_forecast": pets_forecast.run,
     "extraction": extraction.run,

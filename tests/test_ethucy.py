@@ -84,6 +84,23 @@ def test_multirun_then_table_matches_baselines(shared_data: Path, tmp_path, caps
 
 
 @pytest.mark.slow
+def test_multimodal_table_adds_best_of_20(shared_data: Path, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = _run_script("train.py", [
+        "-m", "experiment=forecast_ethucy_cvae", "data.scene=hotel",
+        f"data.source.root={shared_data / 'ethucy'}", "trainer.max_epochs=1",
+        "trainer.limit_train_batches=20", "trainer.limit_val_batches=2", "logger=csv",
+        f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert main([str(sweep), "--no-plots"]) == 0
+    hotel = json.loads((sweep / "ethucy_table.json").read_text())["scenes"]["hotel"]
+    assert hotel["best_k"] == 20
+    # the closest of 20 forecasts beats the single most likely one
+    assert hotel["best_ade"] < hotel["model_ade"] and hotel["best_fde"] < hotel["model_fde"]
+    assert "best of 20" in (sweep / "ethucy_table.md").read_text()
+
+
+@pytest.mark.slow
 def test_short_training_on_one_scene_learns(shared_data: Path, tmp_path):
     import pytorch_lightning as pl
 

@@ -42,6 +42,19 @@ class MotionModule(pl.LightningModule):
         self.max_nonfinite_steps = max_nonfinite_steps
         self._nonfinite_run = 0
 
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        """The loss of one batch for ``stage`` (train, val or test); logs its metrics."""
+        raise NotImplementedError
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
+        return self.guard_loss(self._shared_step(batch, "train"))
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
             opt = torch.optim.AdamW(self.parameters(), lr=1e-3)

@@ -88,15 +88,6 @@ class ActionClassifier(MotionModule):
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
         return loss
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
-        return self.guard_loss(self._shared_step(batch, "train"))
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "val")
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
-
     def on_test_epoch_end(self) -> None:
         cm = self.test_confmat.compute().cpu().numpy()
         self.test_confmat.reset()

@@ -97,15 +97,6 @@ class TrajectoryForecaster(MotionModule):
                 self._plot_batch = (obs[:k].cpu(), fut[:k].cpu(), pred[:k].detach().cpu())
         return loss
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
-        return self.guard_loss(self._shared_step(batch, "train"))
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "val")
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
-
     def on_test_epoch_end(self) -> None:
         if self._plot_batch is not None and self.trainer.is_global_zero:
             from motionseq.plots import plot_trajectories
