@@ -12,7 +12,7 @@ import numpy as np
 
 from motionseq.errors import ConfigError, DataError
 from motionseq.fileio import atomic_write, text_rows
-from motionseq.skeleton import Layout, convert_keypoints, get_layout
+from motionseq.skeleton import LAYOUTS, Layout, convert_keypoints, get_layout
 
 
 @dataclass
@@ -22,6 +22,8 @@ class PoseSequence:
     Attributes:
         keypoints: ``[T, J, C]`` float32, C = 2 (x, y) or 3 (x, y, z). NaN where the
             joint is unknown (e.g. no person in that frame): frames are never dropped.
+            With the ``raw`` layout (no skeleton: sensor channels, IMU, strokes) J and C
+            are whatever the data has, and ``[T, F]`` is stored as ``[T, F, 1]``.
         visibility: ``[T, J]`` float32 in [0, 1]; 0 where unknown.
         fps: frames per second (> 0).
         layout: name of the :class:`~motionseq.skeleton.Layout` (``mediapipe33`` ...).
@@ -45,9 +47,17 @@ class PoseSequence:
             lay = get_layout(self.layout)
         except ConfigError as e:
             raise DataError(f"{e}{where}") from None
-        if kp.ndim != 3 or kp.shape[2] not in (2, 3):
+        if lay.generic:
+            if kp.ndim == 2:  # [T, F]: one value per "joint"
+                kp = kp[:, :, None]
+            if kp.ndim != 3 or kp.shape[1] < 1 or kp.shape[2] < 1:
+                raise DataError(
+                    f"{lay.name!r} keypoints must be [T, F] or [T, J, C] with F, J, C >= 1, "
+                    f"got shape {np.shape(self.keypoints)}{where}"
+                )
+        elif kp.ndim != 3 or kp.shape[2] not in (2, 3):
             raise DataError(f"keypoints must be [T, J, 2 or 3], got shape {kp.shape}{where}")
-        if kp.shape[1] != lay.num_joints:
+        elif kp.shape[1] != lay.num_joints:
             raise DataError(
                 f"layout {lay.name!r} has {lay.num_joints} joints but keypoints have "
                 f"{kp.shape[1]}{where}"
@@ -73,6 +83,26 @@ class PoseSequence:
                 raise DataError(f"timestamps must not decrease{where}")
         self.keypoints, self.visibility, self.timestamps = kp, vis, ts
         self.fps = float(self.fps)
+
+    @classmethod
+    def from_values(cls, values: np.ndarray, fps: float = 30.0, layout: str = "raw",
+                    label: str | None = None, source: str | None = None) -> PoseSequence:
+        """A sequence from bare values ``[T, F]`` (raw layout) or ``[T, J, C]``; a joint is
+        visible (1) where all its values are finite, else 0."""
+        kp = np.asarray(values, dtype=np.float32)
+        lay = LAYOUTS.get(layout)  # an unknown name is reported by validation
+        if kp.ndim == 2 and lay is not None and lay.generic:
+            kp = kp[:, :, None]
+        if kp.ndim == 3:
+            vis = np.isfinite(kp).all(axis=2).astype(np.float32)
+        else:  # a wrong shape: validation words the error
+            vis = np.ones(kp.shape[:2], np.float32)
+        return cls(kp, vis, fps, layout, label, source)
+
+    @property
+    def num_channels(self) -> int:
+        """Values per frame, ``J * C``."""
+        return int(self.keypoints.shape[1] * self.keypoints.shape[2])
 
     @property
     def num_frames(self) -> int:

@@ -3,6 +3,10 @@
 A :class:`Layout` names the joints of one keypoint format, its bones (also the drawing
 edges), its left/right mirror pairs and the joints that define the body centre and
 scale. Mappings between layouts go through canonical joint names.
+
+The ``raw`` layout is the layout-free case (Kinect channels, IMU, pen strokes): any
+number of unnamed joints, no bones, no mirror pairs, no centre; its values are used as
+they are.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Layout:
             the distance between the two means is the body scale.
         aliases: joint name -> canonical name, for joints named differently from the
             canonical (MediaPipe/COCO) names, e.g. Penn Action's ``head`` -> ``nose``.
+        generic: True for a layout without named joints (``raw``): a sequence may have
+            any number of joints and channels, and nothing maps into or out of it.
     """
 
     name: str
@@ -37,9 +43,11 @@ class Layout:
     center_joints: tuple[int, ...]
     scale_joints: tuple[int, ...]
     aliases: dict[str, str] = field(default_factory=dict)
+    generic: bool = False
 
     @property
     def num_joints(self) -> int:
+        """Number of named joints (0 for a generic layout: its joint count is the data's)."""
         return len(self.joints)
 
     def index(self, joint: str) -> int:
@@ -154,7 +162,11 @@ PENN13 = _build(
     aliases={"head": "nose"},
 )
 
-LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (MEDIAPIPE33, COCO17, PENN13)}
+RAW_LAYOUT = "raw"
+RAW = Layout(name=RAW_LAYOUT, joints=(), edges=(), flip_pairs=(), center_joints=(),
+             scale_joints=(), generic=True)
+
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (MEDIAPIPE33, COCO17, PENN13, RAW)}
 
 
 def get_layout(name: str) -> Layout:
@@ -171,12 +183,21 @@ def joint_mapping(src: str | Layout, dst: str | Layout) -> np.ndarray:
     """For each joint of ``dst``, the index of the same joint in ``src`` or -1. Shape [J_dst]."""
     src_l = src if isinstance(src, Layout) else get_layout(src)
     dst_l = dst if isinstance(dst, Layout) else get_layout(dst)
+    if src_l.generic or dst_l.generic:
+        raise ConfigError(
+            f"cannot map joints between {src_l.name!r} and {dst_l.name!r}: the "
+            f"{RAW_LAYOUT!r} layout has no named joints"
+        )
     by_name = {src_l.canonical(j): i for i, j in enumerate(src_l.joints)}
     return np.array([by_name.get(dst_l.canonical(j), -1) for j in dst_l.joints], dtype=np.int64)
 
 
 def can_map(src: str | Layout, dst: str | Layout) -> bool:
-    """True when every joint of ``dst`` exists in ``src``."""
+    """True when every joint of ``dst`` exists in ``src`` (never into or out of ``raw``)."""
+    src_l = src if isinstance(src, Layout) else get_layout(src)
+    dst_l = dst if isinstance(dst, Layout) else get_layout(dst)
+    if src_l.generic or dst_l.generic:
+        return False
     return bool((joint_mapping(src, dst) >= 0).all())
 
 

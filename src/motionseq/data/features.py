@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from motionseq.errors import DataError
+from motionseq.errors import ConfigError, DataError
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import can_map, get_layout
 
@@ -78,6 +78,44 @@ class _quiet_nanmean:
         return self._ctx.__exit__(*exc)
 
 
+def resample_frames(keypoints: np.ndarray, visibility: np.ndarray, fps: float, frames: int
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Linear interpolation in time to ``frames`` frames over the same duration.
+
+    A value between two frames is NaN (and its joint invisible) when either neighbour is
+    unknown; frames that land exactly on an original frame copy it.
+
+    Args:
+        keypoints: ``[T, J, C]``; visibility: ``[T, J]``; fps: frames per second.
+    Returns:
+        ``(keypoints [frames, J, C], visibility [frames, J], fps)``, fps scaled so that the
+        duration is unchanged (velocities stay per second).
+    """
+    if frames < 1:
+        raise ConfigError(f"resample must be a positive number of frames, got {frames}")
+    t = keypoints.shape[0]
+    if t == 0:
+        return keypoints, visibility, fps
+    if t == 1:
+        return (np.repeat(keypoints, frames, axis=0), np.repeat(visibility, frames, axis=0), fps)
+    pos = np.linspace(0.0, t - 1, frames)
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, t - 2)
+    w = pos - i0
+
+    def lerp(a: np.ndarray) -> np.ndarray:
+        a = a.astype(np.float64)
+        lo, hi = a[i0], a[i0 + 1]
+        ww = w.reshape((-1,) + (1,) * (a.ndim - 1))
+        mixed = lo + ww * (hi - lo)
+        return np.where(ww <= 0.0, lo, np.where(ww >= 1.0, hi, mixed))
+
+    kp = lerp(keypoints).astype(keypoints.dtype)
+    vis = lerp(visibility)
+    vis = np.where(np.isnan(kp).any(axis=2), 0.0, vis).astype(visibility.dtype)
+    new_fps = fps * (frames - 1) / (t - 1) if frames > 1 else fps
+    return kp, vis, float(new_fps)
+
+
 @dataclass(frozen=True)
 class PoseFeatures:
     """Turns a :class:`PoseSequence` into a ``[T, F]`` float32 feature matrix.
@@ -88,9 +126,20 @@ class PoseFeatures:
     with ``use_z``. Unknown joints are 0 in position and velocity and 0 in visibility, so
     the model sees missing data explicitly rather than as NaN.
 
+    With ``layout="raw"`` (layout-free data) the channels are the ``N = J * C`` values
+    themselves (no body frame, ``use_z`` and ``normalize_body`` do not apply), their
+    velocities per second (``N``) and a mask per value (``N``: the joint's visibility where
+    the value is known, else 0); unknown values are 0.
+
     Attributes:
         layout: the layout the model expects; sequences in another layout are mapped
-            into it when every joint exists (e.g. mediapipe33 -> penn13).
+            into it when every joint exists (e.g. mediapipe33 -> penn13). ``raw`` takes any
+            sequence's values as they are.
+        channels: values per frame of raw data (``J * C``). None: taken from the first
+            sequence seen, after which every sequence must match.
+        resample: a fixed number of frames to interpolate every sequence to (linear, same
+            duration); None keeps the variable length. A resampled row depends on the whole
+            window, so features are then no longer causal.
     """
 
     layout: str = "mediapipe33"
@@ -98,9 +147,32 @@ class PoseFeatures:
     velocities: bool = True
     visibility: bool = True
     normalize_body: bool = True
+    channels: int | None = None
+    resample: int | None = None
+
+    def __post_init__(self) -> None:
+        get_layout(self.layout)  # ConfigError listing the layouts when unknown
+        if self.channels is not None and self.channels < 1:
+            raise ConfigError(f"features.channels must be a positive number, got {self.channels}")
+        if self.resample is not None and self.resample < 1:
+            raise ConfigError(f"features.resample must be a positive number of frames or null, "
+                              f"got {self.resample}")
+
+    @property
+    def generic(self) -> bool:
+        """True for layout-free (``raw``) data."""
+        return get_layout(self.layout).generic
 
     @property
     def dim(self) -> int:
+        if self.generic:
+            if self.channels is None:
+                raise ConfigError(
+                    f"the {self.layout!r} layout's channel count is not known yet: set "
+                    f"data.features.channels or compute the features of one sequence first"
+                )
+            n = self.channels
+            return n * (2 if self.velocities else 1) + (n if self.visibility else 0)
         j = get_layout(self.layout).num_joints
         d = 3 if self.use_z else 2
         return j * d * (2 if self.velocities else 1) + (j if self.visibility else 0)
@@ -110,24 +182,38 @@ class PoseFeatures:
 
     def prepare(self, seq: PoseSequence) -> PoseSequence:
         """Map ``seq`` into this layout; DataError when it cannot be mapped."""
-        if seq.layout == self.layout:
+        if seq.layout == self.layout or self.generic:
             return seq
         if not can_map(seq.layout, self.layout):
             raise DataError(
                 f"sequence layout {seq.layout!r} cannot be mapped to the model's layout "
                 f"{self.layout!r} (joints missing); re-extract with {self.layout!r}"
+                + (" or use the raw layout's features (data.features.layout=raw)"
+                   if get_layout(seq.layout).generic else "")
             )
         return seq.to_layout(self.layout)
 
     def __call__(self, seq: PoseSequence) -> np.ndarray:
         """Features ``[T, F]`` for one sequence."""
         seq = self.prepare(seq)
-        if self.use_z and seq.keypoints.shape[2] < 3:
+        if not self.generic and self.use_z and seq.keypoints.shape[2] < 3:
             raise DataError(f"use_z=true needs 3D keypoints but {seq.source or 'a sequence'} has 2D")
-        return self.from_arrays(seq.keypoints, seq.visibility, seq.fps)
+        return self.from_arrays(seq.keypoints, seq.visibility, seq.fps, seq.source)
 
-    def from_arrays(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float) -> np.ndarray:
-        """Features ``[T, F]`` from ``keypoints [T, J, C]`` and ``visibility [T, J]``."""
+    def from_arrays(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float,
+                    source: str | None = None) -> np.ndarray:
+        """Features ``[T, F]`` from ``keypoints [T, J, C]`` and ``visibility [T, J]``
+        (raw layout: also ``[T, N]`` values with ``[T, N]`` visibility)."""
+        if self.generic:
+            keypoints = np.asarray(keypoints)
+            if keypoints.ndim == 2:
+                keypoints = keypoints[:, :, None]
+            self._check_channels(keypoints, source)
+        if self.resample is not None:
+            keypoints, visibility, fps = resample_frames(keypoints, visibility, fps,
+                                                         self.resample)
+        if self.generic:
+            return self._raw_features(keypoints, visibility, fps)
         d = 3 if self.use_z else 2
         kp = keypoints[..., :d].astype(np.float64)
         known = np.isfinite(kp).all(axis=2)  # [T, J]
@@ -148,6 +234,39 @@ class PoseFeatures:
             parts.append(vel.reshape(t, -1))
         if self.visibility:
             parts.append(np.where(known, visibility, 0.0))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def _check_channels(self, keypoints: np.ndarray, source: str | None) -> None:
+        """Fix ``channels`` from the first raw sequence; DataError on a later mismatch."""
+        n = int(np.prod(keypoints.shape[1:]))
+        if self.channels is None:
+            # The channel count is a fact of the data: recording it makes ``dim`` and the
+            # settings a checkpoint carries (``to_dict``) describe what the model was fed.
+            object.__setattr__(self, "channels", n)
+        elif n != self.channels:
+            raise DataError(
+                f"{source or 'a sequence'} has {n} values per frame but the features expect "
+                f"{self.channels} (data.features.channels, or the first sequence seen)"
+            )
+
+    def _raw_features(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float
+                      ) -> np.ndarray:
+        """Raw-layout features ``[T, N (+N velocities) (+N mask)]`` from ``[T, J, C]``."""
+        t, _, c = keypoints.shape
+        values = keypoints.reshape(t, -1).astype(np.float64)  # [T, N], joint-major
+        known = np.isfinite(values)
+        vel = np.zeros_like(values)
+        if t > 1:
+            both = known[1:] & known[:-1]
+            with np.errstate(invalid="ignore"):
+                step = (values[1:] - values[:-1]) * fps
+            vel[1:] = np.where(both, step, 0.0)
+        parts = [np.where(known, values, 0.0)]
+        if self.velocities:
+            parts.append(vel)
+        if self.visibility:
+            vis = np.repeat(np.asarray(visibility, dtype=np.float64).reshape(t, -1), c, axis=1)
+            parts.append(np.where(known, vis, 0.0))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
 
