@@ -31,3 +31,19 @@ def test_collate_is_seeded():
     items = [{"obs": torch.randn(8, 2), "fut": torch.randn(12, 2)} for _ in range(4)]
     a, b = RotateCollate(seed=3)(items), RotateCollate(seed=3)(items)
     torch.testing.assert_close(a["fut"], b["fut"])
+
+
+def test_collate_workers_draw_different_angles():
+    from torch.utils.data import DataLoader
+
+    window = {"obs": torch.randn(8, 2), "fut": torch.randn(12, 2)}
+
+    def run() -> list[torch.Tensor]:
+        torch.manual_seed(0)  # the DataLoader draws the workers' base seed from here
+        loader = DataLoader([window] * 4, batch_size=1, num_workers=2,
+                            collate_fn=RotateCollate(seed=3))
+        return [b["fut"] for b in loader]
+
+    futs = run()
+    assert not torch.allclose(futs[0], futs[1])  # first batch of worker 0 and of worker 1
+    assert all(torch.equal(a, b) for a, b in zip(futs, run(), strict=True))

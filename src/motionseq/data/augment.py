@@ -1,9 +1,11 @@
-"""Train-only augmentation, applied to collated batches (never to val/test)."""
+"""Train-only augmentation of trajectory windows, applied to collated batches (never to
+val/test). Pose sequences have their own stage, :mod:`motionseq.data.pose_augment`."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -28,13 +30,30 @@ def rotate_windows(batch: dict[str, Tensor], generator: torch.Generator | None =
 
 
 class RotateCollate:
-    """Collate function for training loaders: default collation, then :func:`rotate_windows`."""
+    """Collate function for training loaders: default collation, then :func:`rotate_windows`.
+
+    In the main process the angles come from one generator seeded by ``seed``. A DataLoader
+    worker holds a copy of that generator, so each worker reseeds it from ``seed`` and its
+    own worker seed on its first batch: workers never repeat each other's angles.
+    """
 
     def __init__(self, max_angle: float = math.pi, seed: int = 0) -> None:
         self.max_angle = max_angle
+        self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
+        self._stream: int | None = None  # the worker seed the generator was reseeded for
+
+    def _generator(self) -> torch.Generator:
+        from torch.utils.data import get_worker_info
+
+        worker = get_worker_info()
+        if worker is not None and worker.seed != self._stream:
+            self._stream = worker.seed
+            mixed = np.random.SeedSequence([self.seed, worker.seed % 2**63]).generate_state(1)
+            self.generator = torch.Generator().manual_seed(int(mixed[0]))
+        return self.generator
 
     def __call__(self, items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
         from torch.utils.data import default_collate
 
-        return rotate_windows(default_collate(items), self.generator, self.max_angle)
+        return rotate_windows(default_collate(items), self._generator(), self.max_angle)

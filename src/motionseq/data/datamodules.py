@@ -14,8 +14,15 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from motionseq.data.augment import RotateCollate
-from motionseq.data.datasets import SequenceDataset, WindowDataset, pad_collate, stratified_split
+from motionseq.data.datasets import (
+    AugmentedSequenceDataset,
+    SequenceDataset,
+    WindowDataset,
+    pad_collate,
+    stratified_split,
+)
 from motionseq.data.features import PoseFeatures, feature_stats
+from motionseq.data.pose_augment import PoseAugment
 from motionseq.errors import DataError
 
 
@@ -53,14 +60,21 @@ class ActionDataModule(_Loaders):
 
     The validation split is carved from *train* (stratified) unless the source has one;
     the test split is never used for selection.
+
+    Without ``augment`` (or with one that changes nothing) every split's features are
+    computed once here. With it, the train split keeps its sequences (mapped into the
+    model's layout once) and each drawn item is augmented, then featurised, afresh;
+    validation and test are never augmented, and the normaliser statistics come from the
+    un-augmented training features.
     """
 
     def __init__(self, source: Source, features: PoseFeatures | None = None,
                  val_fraction: float = 0.15, batch_size: int = 64, num_workers: int = 0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, augment: PoseAugment | None = None) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.source = source
         self.features = features or PoseFeatures()
+        self.augment = augment if augment is not None and augment.active else None
         self.val_fraction = val_fraction
         self.class_names: list[str] = []
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
@@ -80,13 +94,23 @@ class ActionDataModule(_Loaders):
             splits = {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
         self.class_names = sorted({s.label for s in splits["train"]})
         index = {c: i for i, c in enumerate(self.class_names)}
+        train_feats: list[np.ndarray] = []
         for split, seqs in splits.items():
             unknown = sorted({s.label for s in seqs} - set(index))
             if unknown:
                 raise DataError(f"{split!r} has classes that are not in train: {unknown}")
-            feats = [self.features(s) for s in seqs]
-            self.datasets[split] = SequenceDataset(feats, [index[s.label] for s in seqs])
-        self._stats = feature_stats(self.datasets["train"].features_np())
+            labels = [index[s.label] for s in seqs]
+            if split == "train" and self.augment is not None:
+                seqs = [self.features.prepare(s) for s in seqs]
+                train_feats = [self.features(s) for s in seqs]
+                self.datasets[split] = AugmentedSequenceDataset(seqs, labels, self.features,
+                                                                self.augment)
+            else:
+                feats = [self.features(s) for s in seqs]
+                self.datasets[split] = SequenceDataset(feats, labels)
+                if split == "train":
+                    train_feats = self.datasets[split].features_np()
+        self._stats = feature_stats(train_feats)
 
     def model_kwargs(self) -> dict[str, Any]:
         """What the classifier must be built with for this data."""

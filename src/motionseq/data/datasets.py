@@ -1,14 +1,20 @@
-"""Torch datasets over feature arrays, and the padding collate that carries lengths."""
+"""Torch datasets over feature arrays (or pose sequences augmented on every draw), and
+the padding collate that carries lengths."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from motionseq.errors import DataError
+
+if TYPE_CHECKING:
+    from motionseq.data.pose_augment import PoseAugment
+    from motionseq.sequence import PoseSequence
 
 
 class SequenceDataset(Dataset):
@@ -34,6 +40,47 @@ class SequenceDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"x": self.features[i], "y": self.labels[i]}
+
+
+class AugmentedSequenceDataset(Dataset):
+    """Pose sequences augmented afresh each time an item is drawn, then turned into
+    features by the same feature function validation, test and live inference use.
+
+    Items are ``{"x": [T', F] float32, "y": int64 scalar}`` (``T'`` varies with crop and
+    speed). The draws of item ``i`` come from a generator seeded by ``(augment.seed,
+    stream, i, n)``, with ``n`` the number of times this process has drawn ``i`` (the epoch,
+    in effect) and ``stream`` 0 in the main process or the DataLoader worker's seed, which
+    differs between workers (and between epochs when workers are not persistent). So runs
+    are reproducible, epochs differ, and workers never share a random stream.
+    """
+
+    def __init__(self, sequences: Sequence[PoseSequence], labels: Sequence[int],
+                 features: Callable[[PoseSequence], np.ndarray], augment: PoseAugment) -> None:
+        if len(sequences) != len(labels):
+            raise DataError(f"{len(sequences)} sequences but {len(labels)} labels")
+        for i, s in enumerate(sequences):
+            if s.num_frames == 0:
+                raise DataError(f"sequence {i} ({s.source or 'no source'}) has no frames")
+        self.sequences = list(sequences)
+        self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+        self.features, self.augment = features, augment
+        self._draws = np.zeros(len(self.sequences), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def generator(self, i: int) -> np.random.Generator:
+        """The generator of item ``i``'s next draw (advances the draw count)."""
+        worker = get_worker_info()
+        stream = 0 if worker is None else int(worker.seed) % 2**63 + 1
+        n = int(self._draws[i])
+        self._draws[i] += 1
+        return np.random.default_rng([int(self.augment.seed), stream, int(i), n])
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        seq = self.augment(self.sequences[i], self.generator(i))
+        x = np.ascontiguousarray(self.features(seq), dtype=np.float32)
+        return {"x": torch.from_numpy(x), "y": self.labels[i]}
 
 
 def pad_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
