@@ -122,7 +122,7 @@ def test_natops_trains_well_above_chance(shared_data: Path, tmp_path):
     if not (shared_data / "natops" / "NATOPS_TRAIN.ts").is_file():
         pytest.skip(f"NATOPS not found under {shared_data / 'natops'}")
     cfg = compose_cfg("train", ["data=uea", f"data.source.root={shared_data}",
-                                "data.source.name=NATOPS", "trainer.max_epochs=3",
+                                "data.name=NATOPS", "trainer.max_epochs=3",
                                 "logger=none", "callbacks=none"], tmp_path)
     metrics = train(cfg)
     assert metrics["test/acc"] > 0.5, metrics  # chance is 1/6

@@ -70,8 +70,10 @@ class ActionDataModule(_Loaders):
 
     def __init__(self, source: Source, features: PoseFeatures | None = None,
                  val_fraction: float = 0.15, batch_size: int = 64, num_workers: int = 0,
-                 seed: int = 0, augment: PoseAugment | None = None) -> None:
+                 seed: int = 0, augment: PoseAugment | None = None,
+                 name: str | None = None) -> None:
         super().__init__(batch_size, num_workers, seed)
+        self.name = name  # a name for summaries (e.g. the UEA problem)
         self.source = source
         self.features = features or PoseFeatures()
         self.augment = augment if augment is not None and augment.active else None
