@@ -22,6 +22,13 @@ MD_PATH = Path(__file__).with_name("results.md")
 README_PATH = Path(__file__).resolve().parents[1] / "README.md"
 # README.md shows the table between these lines; record() keeps it in step with the json.
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+# per-scene ETH/UCY figures stay in results.md; the README shows the means
+_DETAIL_PREFIXES = tuple(f"ethucy_{s}_" for s in ("eth", "hotel", "univ", "zara1", "zara2"))
+
+
+def headline(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The figures the README shows: all but the per-scene details."""
+    return {k: v for k, v in results.items() if not k.startswith(_DETAIL_PREFIXES)}
 REQUIRED = ("value", "unit", "command", "date")
 
 
@@ -69,7 +76,9 @@ def update_readme(results: dict[str, dict[str, Any]], path: Path | None = None) 
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
         return False
-    new = text[:start + len(README_START)] + "\n" + table(results) + text[end:]
+    new = (text[:start + len(README_START)] + "\n" + table(headline(results))
+           + "\nPer-scene figures and a note on each figure: [bench/results.md](bench/results.md).\n"
+           + text[end:])
     if new != text:
         atomic_write(path, lambda p: p.write_text(new))
     return True

@@ -100,8 +100,11 @@ def test_run_records_figures_with_the_command_that_reruns_them(monkeypatch, caps
 def test_readme_table_follows_the_results(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{results.README_START}\nold\n{results.README_END}\n\nafter\n")
-    data = {"a_speed": fig(1.5)}
+    data = {"a_speed": fig(1.5), "ethucy_det_ade": fig(0.5), "ethucy_eth_det_ade": fig(1.0)}
     assert results.update_readme(data, readme)
     text = readme.read_text()
     assert "old" not in text and "| a_speed | 1.5 |" in text and text.endswith("after\n")
+    # scene-level details stay in results.md, the means show in the README
+    assert "| ethucy_det_ade |" in text and "ethucy_eth_det_ade" not in text
+    assert "ethucy_eth_det_ade" in results.render(data)
     assert not results.update_readme(data, tmp_path / "missing.md")
