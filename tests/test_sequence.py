@@ -88,3 +88,29 @@ def test_tracks_validation(tmp_path):
     p.write_text("")
     with pytest.raises(DataError, match="empty"):
         Tracks.load_txt(p)
+
+
+def test_tracks_file_out_of_order_and_nan_rows_are_reported(tmp_path, caplog):
+    p = tmp_path / "t.txt"
+    p.write_text("0 1 0 0\n10 1 1 0\n# note\n0 2 5 5\n10 2 nan 5\n20 1 2 0\n")
+    with caplog.at_level("WARNING", logger="motionseq.sequence"):
+        tr = Tracks.load_txt(p)
+    text = caplog.text
+    assert "t.txt:4: frame 0 comes after frame 10" in text and "1 rows with NaN" in text
+    assert list(tr.frame) == [0, 0, 10, 20] and list(tr.agent) == [1, 2, 1, 1]
+    p.write_text("0 1 nan 0\n")
+    with pytest.raises(DataError, match="no rows without NaN"):
+        Tracks.load_txt(p)
+
+
+def test_tracks_too_short_for_a_window_say_so(tmp_path):
+    from motionseq.data.datamodules import TrajectoryDataModule
+
+    short = Tracks(frame=np.arange(5), agent=np.zeros(5), xy=np.zeros((5, 2)), dt=0.4)
+
+    class Source:
+        def load(self):
+            return {"train": [short], "test": [short]}
+
+    with pytest.raises(DataError, match="no 20-step windows in the 'train' split"):
+        TrajectoryDataModule(Source()).setup()

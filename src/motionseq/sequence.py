@@ -8,11 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import logging
+
 import numpy as np
 
 from motionseq.errors import ConfigError, DataError
 from motionseq.fileio import atomic_write, text_rows
 from motionseq.skeleton import LAYOUTS, Layout, convert_keypoints, get_layout
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -240,9 +244,11 @@ class Tracks:
         """Read ``frame agent x y`` rows (tabs, spaces or commas; extra columns ignored).
 
         ``dt`` is the time between frames ``frame_step`` apart (0.4 s in ETH/UCY).
+        Rows whose frame goes back in time are kept (rows are sorted by frame) and reported
+        in a warning, as are rows with NaN, which are dropped (raw ETH/UCY files hold a few).
         """
         path = Path(path)
-        rows = []
+        rows, lines = [], []
         for lineno, parts, line in text_rows(path, "tracks file"):
             try:
                 rows.append([float(p) for p in parts[:4]])
@@ -250,11 +256,21 @@ class Tracks:
                 raise DataError(f"{path}:{lineno}: expected 'frame id x y', got {line.strip()!r}") from None
             if len(rows[-1]) < 4:
                 raise DataError(f"{path}:{lineno}: expected 4 columns, got {len(parts)}")
+            lines.append(lineno)
         if not rows:
             raise DataError(f"tracks file is empty: {path}")
         a = np.asarray(rows)
-        keep = np.isfinite(a).all(axis=1)  # ETH/UCY raw files hold a few NaN rows
+        back = np.flatnonzero(np.diff(a[:, 0]) < 0)
+        if back.size:
+            i = int(back[0]) + 1
+            log.warning("%s:%d: frame %g comes after frame %g (%d such rows); the rows are "
+                        "sorted by frame", path, lines[i], a[i, 0], a[i - 1, 0], back.size)
+        keep = np.isfinite(a).all(axis=1)
+        if not keep.all():
+            log.warning("%s: %d rows with NaN dropped", path, int((~keep).sum()))
         a = a[keep]
+        if not len(a):
+            raise DataError(f"tracks file has no rows without NaN: {path}")
         return cls(frame=a[:, 0], agent=a[:, 1], xy=a[:, 2:4], dt=dt, frame_step=frame_step)
 
 
