@@ -5,10 +5,9 @@ construction and read/write files.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import logging
 
 import numpy as np
 
