@@ -3,6 +3,7 @@ never changes a result."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,7 +77,7 @@ def test_classification_head_and_config_errors():
     with pytest.raises(ConfigError, match="unknown cell 'transformer'"):
         SequenceEncoder(3, cell="transformer")
     with pytest.raises(ConfigError, match="pooling"):
-        SequenceEncoder(3, pooling="attention")
+        SequenceEncoder(3, pooling="median")
 
 
 @pytest.mark.parametrize("decoder", ["recurrent", "direct"])
@@ -142,3 +143,99 @@ def test_forecaster_loss_choice_is_checked():
     pred = module(obs)
     expected = (pred - fut).norm(dim=-1).mean()  # scale is 1 until set_normalizer
     torch.testing.assert_close(loss, expected, rtol=1e-3, atol=1e-3)
+
+
+# ---------------------------------------------------------- conv front end, attention pooling
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["attention", "mean", "last"])
+def test_conv_front_end_and_attention_shapes_and_padding(cell, pooling):
+    torch.manual_seed(0)
+    enc = SequenceEncoder(5, hidden=6, layers=2, cell=cell, bidirectional=True, pooling=pooling,
+                          conv_channels=8, conv_kernel=3, conv_layers=2).eval()
+    seqs = [torch.randn(t, 5) for t in (9, 3, 6, 1)]
+    batch = pad_collate([{"x": s, "y": torch.tensor(0)} for s in seqs])
+    x = batch["x"].clone()
+    for i, s in enumerate(seqs):  # garbage in the padding must not leak into any result
+        x[i, len(s):] = 1e3
+    out, summary = enc(x, batch["lengths"])
+    assert out.shape == (4, 9, 12) and summary.shape == (4, 12)
+    for i, s in enumerate(seqs):
+        o1, s1 = enc(s[None])
+        torch.testing.assert_close(summary[i], s1[0], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(out[i, : len(s)], o1[0], atol=1e-5, rtol=1e-4)
+        assert (out[i, len(s):] == 0).all()
+
+
+def test_attention_pooling_is_a_convex_combination_of_valid_steps():
+    from motionseq.models.rnn import AttentionPool
+
+    pool = AttentionPool(4, hidden=8)
+    out = torch.randn(2, 5, 4)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    z = pool(out, mask)
+    assert z.shape == (2, 4)
+    # a single valid step is returned as it is; padded steps get no weight
+    torch.testing.assert_close(pool(out[:, :1]), out[:, 0])
+    lo = out[1, :2].min(dim=0).values - 1e-6
+    hi = out[1, :2].max(dim=0).values + 1e-6
+    assert ((z[1] >= lo) & (z[1] <= hi)).all()
+    changed = out.clone()
+    changed[1, 2:] = 50.0
+    torch.testing.assert_close(pool(changed, mask)[1], z[1])
+
+
+def test_conv_front_end_config_errors_and_no_streaming():
+    from motionseq.models.rnn import TemporalConv
+
+    with pytest.raises(ConfigError, match="odd"):
+        TemporalConv(3, 8, kernel=4)
+    with pytest.raises(ConfigError, match="channels"):
+        TemporalConv(3, 0)
+    enc = SequenceEncoder(3, hidden=4, cell="gru", conv_channels=4)
+    with pytest.raises(ConfigError, match="conv"):
+        enc.step(torch.randn(2, 3))
+    # without a front end the encoder is exactly what it was (same parameter names)
+    names = {n for n, _ in SequenceEncoder(3, hidden=4).named_parameters()}
+    assert all(n.startswith("rnn.") for n in names)
+
+
+def test_classifier_defaults_unchanged_and_new_model_round_trips_a_checkpoint(tmp_path):
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader
+
+    from motionseq.data.datasets import SequenceDataset
+    from motionseq.modules.checkpoint import module_from_checkpoint
+    from motionseq.modules.classifier import ActionClassifier
+
+    plain = ActionClassifier(6, ["a", "b", "c"])
+    assert plain.encoder.conv is None and plain.encoder.attention is None
+    assert set(plain.state_dict()) == {
+        "encoder.rnn.weight_ih_l0", "encoder.rnn.weight_hh_l0", "encoder.rnn.bias_ih_l0",
+        "encoder.rnn.bias_hh_l0", "head.net.0.weight", "head.net.0.bias", "feat_mean",
+        "feat_std"}
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    feats = [rng.normal(size=(int(t), 6)).astype(np.float32) for t in rng.integers(3, 12, 24)]
+    labels = [i % 3 for i in range(24)]
+    loader = DataLoader(SequenceDataset(feats, labels), batch_size=8, collate_fn=pad_collate)
+    module = ActionClassifier(6, ["a", "b", "c"], cell="gru", hidden=8, layers=2,
+                              bidirectional=True, pooling="attention", conv_channels=8,
+                              conv_kernel=3, label_smoothing=0.1)
+    module.set_normalizer(np.full(6, 0.5, np.float32), np.full(6, 2.0, np.float32))
+    trainer = pl.Trainer(max_steps=3, accelerator="cpu", logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, limit_val_batches=0)
+    trainer.fit(module, loader)
+    path = tmp_path / "clf.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = module_from_checkpoint(path)
+    assert isinstance(loaded, ActionClassifier)
+    assert loaded.hparams.conv_channels == 8 and loaded.hparams.pooling == "attention"
+    batch = next(iter(loader))
+    module.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(batch["x"], batch["lengths"]),
+                                   module(batch["x"], batch["lengths"]))

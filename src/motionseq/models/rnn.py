@@ -11,8 +11,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from motionseq.errors import ConfigError
 
 Cell = Literal["rnn", "lstm", "gru"]
-Pooling = Literal["last", "mean", "max"]
+Pooling = Literal["last", "mean", "max", "attention"]
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_POOLINGS = ("last", "mean", "max", "attention")
 
 
 def make_rnn(cell: str, input_size: int, hidden: int, layers: int = 1,
@@ -26,23 +27,82 @@ def make_rnn(cell: str, input_size: int, hidden: int, layers: int = 1,
                         bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
 
 
+class TemporalConv(nn.Module):
+    """A small 1D convolutional front end over time: ``[B, T, F]`` → ``[B, T, C]``.
+
+    Each layer is a ``kernel``-wide convolution (zero padding, same length), a per-step
+    LayerNorm, GELU and dropout. Padded steps are zeroed before every layer, so a padded
+    batch gives each sequence exactly what it would give alone (the convolution's own zero
+    padding looks the same as batch padding). The window is centred: not causal.
+    """
+
+    def __init__(self, input_size: int, channels: int, kernel: int = 5, layers: int = 1,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if channels < 1 or layers < 1:
+            raise ConfigError(f"conv channels and layers must be >= 1, got channels={channels}, "
+                              f"layers={layers}")
+        if kernel < 1 or kernel % 2 == 0:
+            raise ConfigError(f"conv kernel must be an odd number >= 1, got {kernel}")
+        self.convs = nn.ModuleList(
+            nn.Conv1d(input_size if i == 0 else channels, channels, kernel, padding=kernel // 2)
+            for i in range(layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(channels) for _ in range(layers))
+        self.drop = nn.Dropout(dropout)
+        self.out_dim = channels
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``x [B, T, F]``, ``mask [B, T]`` bool (True = valid) → ``[B, T, C]``, 0 at padding."""
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            if mask is not None:
+                x = x.masked_fill(~mask[..., None], 0.0)
+            x = self.drop(nn.functional.gelu(norm(conv(x.transpose(1, 2)).transpose(1, 2))))
+        return x if mask is None else x.masked_fill(~mask[..., None], 0.0)
+
+
+class AttentionPool(nn.Module):
+    """Masked additive attention over time: ``[B, T, D]`` → ``[B, D]``, a softmax-weighted
+    sum of the valid steps (padded steps get weight 0)."""
+
+    def __init__(self, dim: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def forward(self, out: Tensor, mask: Tensor | None = None) -> Tensor:
+        s = self.score(out).squeeze(-1)  # [B, T]
+        if mask is not None:
+            s = s.masked_fill(~mask, float("-inf"))
+        w = torch.softmax(s, dim=1)
+        return (w[..., None] * out).sum(dim=1)
+
+
 class SequenceEncoder(nn.Module):
     """Encodes ``x [B, T, F]`` with ``lengths [B]`` into per-step outputs and a summary.
 
     Padded steps never influence the result: the batch is packed, so each sequence is
     read exactly as it would be alone. The summary (many-to-one) is the state after the
-    last *valid* step (both directions when bidirectional) or a masked mean/max.
+    last *valid* step (both directions when bidirectional), a masked mean/max or a masked
+    attention-weighted sum over the valid steps.
+
+    ``conv_channels > 0`` puts a :class:`TemporalConv` front end (``conv_layers`` layers of
+    width ``conv_kernel``) before the recurrent layers; it is not causal, so streaming
+    steps are then unavailable.
     """
 
     def __init__(self, input_size: int, hidden: int = 128, layers: int = 1, cell: Cell = "lstm",
                  bidirectional: bool = False, dropout: float = 0.0,
-                 pooling: Pooling = "last") -> None:
+                 pooling: Pooling = "last", conv_channels: int = 0, conv_kernel: int = 5,
+                 conv_layers: int = 1) -> None:
         super().__init__()
-        if pooling not in ("last", "mean", "max"):
-            raise ConfigError(f"unknown pooling {pooling!r}; choose last, mean or max")
+        if pooling not in _POOLINGS:
+            raise ConfigError(f"unknown pooling {pooling!r}; choose one of {', '.join(_POOLINGS)}")
         self.cell, self.pooling = cell, pooling
-        self.rnn = make_rnn(cell, input_size, hidden, layers, bidirectional, dropout)
+        self.conv = (TemporalConv(input_size, conv_channels, conv_kernel, conv_layers, dropout)
+                     if conv_channels > 0 else None)
+        rnn_in = self.conv.out_dim if self.conv is not None else input_size
+        self.rnn = make_rnn(cell, rnn_in, hidden, layers, bidirectional, dropout)
         self.out_dim = hidden * (2 if bidirectional else 1)
+        self.attention = AttentionPool(self.out_dim) if pooling == "attention" else None
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Returns ``(outputs [B, T, D], summary [B, D])``, D = hidden × directions.
@@ -50,16 +110,19 @@ class SequenceEncoder(nn.Module):
         Outputs at padded steps are 0.
         """
         b, t, _ = x.shape
-        if lengths is None:
-            out, state = self.rnn(x)
-            mask = None
-        else:
+        mask = None
+        if lengths is not None:
             if lengths.min() < 1:
                 raise ValueError("every sequence needs at least one step (a length of 0 was given)")
+            mask = torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None]
+        if self.conv is not None:
+            x = self.conv(x, mask)
+        if lengths is None:
+            out, state = self.rnn(x)
+        else:
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=t)
-            mask = torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None]
         if self.pooling == "last":
             h = state[0] if isinstance(state, tuple) else state  # [layers*dirs, B, H]
             if self.rnn.bidirectional:
@@ -72,9 +135,12 @@ class SequenceEncoder(nn.Module):
             else:
                 m = mask[..., None].to(out.dtype)
                 summary = (out * m).sum(1) / m.sum(1)
-        else:
+        elif self.pooling == "max":
             filled = out if mask is None else out.masked_fill(~mask[..., None], float("-inf"))
             summary = filled.max(dim=1).values
+        else:
+            assert self.attention is not None
+            summary = self.attention(out, mask)
         return out, summary
 
     def step(self, x_t: Tensor, state: Tensor | tuple[Tensor, Tensor] | None = None
@@ -84,7 +150,8 @@ class SequenceEncoder(nn.Module):
         Only for unidirectional ``last`` pooling, where carrying the state over frames gives
         exactly the summary of the whole sequence so far.
         """
-        if self.rnn.bidirectional or self.pooling != "last":
-            raise ConfigError("streaming steps need a unidirectional encoder with pooling=last")
+        if self.rnn.bidirectional or self.pooling != "last" or self.conv is not None:
+            raise ConfigError("streaming steps need a unidirectional encoder with pooling=last "
+                              "and no conv front end")
         out, state = self.rnn(x_t[:, None, :], state)
         return out[:, 0], state
