@@ -1,0 +1,406 @@
+"""The live loop: source → pose → action, repetitions and joint paths → drawing → window
+or files. ``motionseq-webcam`` / ``scripts/webcam.py`` run :func:`run` on
+``conf/webcam.yaml``.
+
+Two views, chosen by the checkpoint (``view=auto``):
+
+- ``pose`` (an action classifier): :class:`~motionseq.extract.pose.PoseExtractor` per
+  frame → :class:`~motionseq.live.stream.StreamPredictor`, one
+  :class:`~motionseq.live.reps.RepCounter` per exercise, :class:`~motionseq.live.joints.JointPaths`;
+  the skeleton, the label with its top-3 probabilities, the count of the recognised
+  exercise and the predicted joint paths are drawn.
+- ``people`` (a trajectory forecaster, for a static street camera): the tracker of the
+  path extractor and the forecaster (:class:`~motionseq.live.people.PeopleForecaster`);
+  boxes, ids, trails and forecast paths are drawn.
+
+With a window the keys are ``q`` quit, ``p`` pause, ``r`` reset (counters and state),
+``s`` snapshot. ``headless=true`` writes the annotated video (``out``) and a JSONL file
+(``jsonl``) with one line per frame instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from motionseq.errors import CheckpointError, ConfigError, DataError
+from motionseq.live import overlay
+from motionseq.live.capture import Capture, Frame
+
+__all__ = ["find_newest_classifier", "has_display", "main", "run"]
+
+log = logging.getLogger(__name__)
+
+WINDOW = "motionseq"
+VIEWS = ("auto", "pose", "people")
+
+
+# ---------------------------------------------------------------------- set-up helpers
+
+def find_newest_classifier(log_dir: str | Path) -> Path:
+    """The best checkpoint of the most recent action-classifier run under ``log_dir``
+    (``last.ckpt`` when the run has no other)."""
+    from motionseq.modules.base import CHECKPOINT_KEY
+    from motionseq.modules.checkpoint import read_checkpoint
+
+    root = Path(log_dir)
+    found = list(root.glob("**/checkpoints/*.ckpt")) if root.is_dir() else []
+    newest: dict[Path, float] = {}
+    for p in found:
+        newest[p.parent] = max(newest.get(p.parent, 0.0), p.stat().st_mtime)
+    # The newest run first; in a run, its best checkpoint before last.ckpt.
+    found.sort(key=lambda p: (newest[p.parent], p.name != "last.ckpt", p.stat().st_mtime),
+               reverse=True)
+    for path in found:
+        try:
+            target = read_checkpoint(path)[CHECKPOINT_KEY]["target"]
+        except CheckpointError:
+            continue
+        if target.endswith(".ActionClassifier"):
+            return path
+    raise CheckpointError(
+        f"no trained action classifier under {root} (looked for **/checkpoints/*.ckpt); "
+        f"train one with `make train`, or pass ckpt=PATH")
+
+
+def has_display() -> bool:
+    """Whether a window can be opened (on Linux: an X11 or Wayland display is set)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _no_display_error(detail: str = "") -> ConfigError:
+    return ConfigError(
+        "no display to open a window on" + (f" ({detail})" if detail else
+                                            " ($DISPLAY is not set)")
+        + "; run with headless=true to write the annotated video (out=...) and a JSONL of "
+        "the predictions (jsonl=...) instead")
+
+
+def _round(a: np.ndarray | None, digits: int = 4) -> Any:
+    """A JSON-ready nested list with NaN as null."""
+    if a is None:
+        return None
+    a = np.round(np.asarray(a, dtype=np.float64), digits)
+    return [_round(r, digits) if np.ndim(r) else (None if math.isnan(r) else float(r))
+            for r in a]
+
+
+class _Outputs:
+    """The annotated video and the JSONL, written to temporary names beside their targets
+    and renamed when the run ends (also after q or Ctrl-C); removed after an error."""
+
+    def __init__(self, out: str | None, jsonl: str | None, fps: float) -> None:
+        from motionseq.extract.paths import VIDEO_FOURCC
+
+        self.out = Path(out) if out else None
+        self.jsonl = Path(jsonl) if jsonl else None
+        self.fps = fps
+        self._writer: cv2.VideoWriter | None = None
+        self._fh = None
+        self._fourcc = None
+        if self.out is not None:
+            self._fourcc = VIDEO_FOURCC.get(self.out.suffix.lower())
+            if self._fourcc is None:
+                raise ConfigError(f"out must end in {', '.join(VIDEO_FOURCC)}, got "
+                                  f"{self.out.name}")
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        if self.jsonl is not None:
+            self.jsonl.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self._tmp(self.jsonl), "w")
+
+    @staticmethod
+    def _tmp(path: Path) -> Path:
+        return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+    def write(self, image: np.ndarray, record: dict[str, Any]) -> None:
+        if self.out is not None:
+            if self._writer is None:
+                h, w = image.shape[:2]
+                self._writer = cv2.VideoWriter(str(self._tmp(self.out)),
+                                               cv2.VideoWriter_fourcc(*self._fourcc),
+                                               self.fps, (w, h))
+                if not self._writer.isOpened():
+                    raise DataError(f"cannot write video {self.out} with codec "
+                                    f"{self._fourcc}; try out=....avi")
+            self._writer.write(image)
+        if self._fh is not None:
+            self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def close(self, keep: bool) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        if self._fh is not None:
+            self._fh.close()
+        for path, made in ((self.out, self._writer is not None),
+                           (self.jsonl, self._fh is not None)):
+            if path is None or not made:
+                continue
+            tmp = self._tmp(path)
+            if keep:
+                os.replace(tmp, path)
+            else:
+                tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- the two views
+
+class PoseView:
+    """Pose, action, repetitions and joint paths of the person in front of the camera."""
+
+    def __init__(self, cfg: DictConfig, model, fps: float) -> None:
+        from motionseq.extract.pose import LAYOUT, PoseExtractor, PoseOptions
+        from motionseq.live.joints import JointPaths
+        from motionseq.live.reps import RepCounters
+        from motionseq.live.stream import StreamPredictor
+        from motionseq.skeleton import get_layout
+
+        self.predictor = StreamPredictor(model, source_layout=LAYOUT, fps=fps,
+                                         **OmegaConf.to_container(cfg.stream))
+        self.classes = self.predictor.classes
+        reps = cfg.get("reps") or {}
+        self.reps = RepCounters(OmegaConf.to_container(reps.exercises) if reps.get(
+            "exercises") is not None else None, LAYOUT, fps) if reps.get("enabled", True) \
+            else None
+        joints = cfg.get("joints") or {}
+        names = list(joints.get("names") or [])
+        self.paths = JointPaths(names, LAYOUT, fps, joints.get("horizon_s", 0.7),
+                                joints.get("fit_s", 0.2), joints.get("points", 8),
+                                cfg.draw.min_visibility) if names else None
+        self.edges = get_layout(LAYOUT).edges
+        self.min_visibility = float(cfg.draw.min_visibility)
+        self.extractor = PoseExtractor(PoseOptions(**OmegaConf.to_container(cfg.pose)))
+        log.info("pose view: %s mode, classes %s", self.predictor.mode, ", ".join(self.classes))
+        self.model_ms = math.nan
+        self.pose_ms = math.nan
+
+    def reset(self) -> None:
+        self.predictor.reset()
+        if self.reps is not None:
+            self.reps.reset()
+        if self.paths is not None:
+            self.paths.reset()
+        self.extractor.reset()
+
+    def close(self) -> None:
+        self.extractor.close()
+
+    def step(self, frame: Frame) -> tuple[np.ndarray, dict[str, Any]]:
+        img = frame.image
+        t0 = time.perf_counter()
+        found = self.extractor.process(img, int(round(frame.timestamp * 1000)) + 1)
+        self.pose_ms = (time.perf_counter() - t0) * 1000.0
+        kp, vis = found if found is not None else (None, None)
+        pred = self.predictor.push(kp, vis)
+        self.model_ms = pred.latency_ms
+        h, w = img.shape[:2]
+        counts = self.reps.push(kp, vis, frame.timestamp, w / h) if self.reps else {}
+        paths = self.paths.push(kp, vis) if self.paths is not None else {}
+        top = pred.top(3, self.classes) if pred.probabilities.any() else []
+        shown = self.reps.count(pred.label) if self.reps is not None else None
+        overlay.draw_skeleton(img, kp, vis, self.edges, self.min_visibility)
+        overlay.draw_paths(img, paths)
+        overlay.draw_panel(img, pred.label, top,
+                           (pred.label, shown) if shown is not None else None)
+        record = {
+            "frame": frame.index, "time": round(frame.timestamp, 4),
+            "keypoints": None if kp is None else _round(np.c_[kp, vis]),
+            "label": pred.label,
+            "probabilities": {c: round(float(p), 5) for c, p in
+                              zip(self.classes, pred.probabilities, strict=True)},
+            "reps": {"exercise": pred.label if shown is not None else None, "count": shown,
+                     "all": counts},
+            "paths": {j: _round(p) for j, p in paths.items()},
+            "model_ms": round(pred.latency_ms, 3), "pose_ms": round(self.pose_ms, 2),
+        }
+        return img, record
+
+
+class PeopleView:
+    """Tracked people with ids and forecast paths (static camera)."""
+
+    def __init__(self, cfg: DictConfig, model, fps: float, size: tuple[int, int]) -> None:
+        from motionseq.extract.paths import load_homography
+        from motionseq.live.people import PeopleForecaster
+
+        p = cfg.people
+        H = load_homography(p.homography) if p.get("homography") else None
+        self.forecaster = PeopleForecaster(
+            model, fps, size if all(size) else None, detector=p.detector,
+            min_height=p.min_height, homography=H, person_height_m=p.person_height_m,
+            trail=p.trail)
+        log.info("people view: forecasts of %d steps from %d observed, every %d frames",
+                 self.forecaster.pred_len, self.forecaster.obs_len, self.forecaster.step)
+        self.model_ms = math.nan
+
+    def reset(self) -> None:
+        pass  # tracks are what the view shows; nothing to forget
+
+    def close(self) -> None:
+        pass
+
+    def step(self, frame: Frame) -> tuple[np.ndarray, dict[str, Any]]:
+        t0 = time.perf_counter()
+        people = self.forecaster.update(frame.index, frame.image)
+        self.model_ms = (time.perf_counter() - t0) * 1000.0
+        img = overlay.draw_people(frame.image, people.history, frame.index, people.forecasts)
+        record = {
+            "frame": frame.index, "time": round(frame.timestamp, 4),
+            "people": [{"id": i, "box": _round(b, 1)} for i, b in people.boxes.items()],
+            "paths": {str(i): _round(p, 1) for i, p in people.forecasts.items()},
+            "model_ms": round(self.model_ms, 3),
+        }
+        return img, record
+
+
+# ---------------------------------------------------------------------- the loop
+
+def _load(cfg: DictConfig):
+    from motionseq.modules.checkpoint import module_from_checkpoint
+    from motionseq.modules.classifier import ActionClassifier
+    from motionseq.modules.forecaster import TrajectoryForecaster
+
+    view = cfg.get("view", "auto")
+    if view not in VIEWS:
+        raise ConfigError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    ckpt = cfg.get("ckpt")
+    if ckpt is None:
+        if view == "people":
+            raise ConfigError("the people view needs ckpt=PATH of a trajectory forecaster "
+                              "(e.g. from make train ARGS=experiment=forecast_ethucy)")
+        ckpt = find_newest_classifier(cfg.paths.log_dir)
+        log.info("using the newest classifier: %s", ckpt)
+    model = module_from_checkpoint(ckpt)
+    kind = "pose" if isinstance(model, ActionClassifier) else \
+        "people" if isinstance(model, TrajectoryForecaster) else None
+    if kind is None:
+        raise CheckpointError(f"{ckpt} holds a {type(model).__name__}; the live view takes an "
+                              f"action classifier or a trajectory forecaster")
+    if view != "auto" and view != kind:
+        raise CheckpointError(f"view={view} but {ckpt} holds a {type(model).__name__} (the "
+                              f"{kind} view); leave view=auto")
+    return model, kind, str(ckpt)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Run the live view on ``cfg`` (``conf/webcam.yaml``); returns a summary: frames,
+    seconds, fps, dropped frames, latency (capture to annotated frame, median and p95,
+    ms), the outputs and the view."""
+    headless = bool(cfg.get("headless", False))
+    if not headless and not has_display():
+        raise _no_display_error()
+    model, kind, ckpt = _load(cfg)
+    cap_cfg = cfg.get("capture") or {}
+    cap = Capture(cfg.source, fps=cfg.get("fps"), start=cfg.get("start", 0),
+                  stop=cfg.get("stop"), queue_size=cap_cfg.get("queue_size", 2),
+                  drop_stale=cap_cfg.get("drop_stale"), timeout=cap_cfg.get("timeout_s", 5.0))
+    view = outputs = None
+    ok = False
+    latencies: list[float] = []
+    n = 0
+    t_start = time.perf_counter()
+    try:
+        view = PoseView(cfg, model, cap.fps) if kind == "pose" else \
+            PeopleView(cfg, model, cap.fps, (cap.width, cap.height))
+        outputs = _Outputs(cfg.get("out") if headless else None,
+                           cfg.get("jsonl") if headless else None, cap.fps)
+        snapshots = Path(cfg.get("snapshots") or ".")
+        fps_ema, last = None, None
+        paused = False
+        cap.start()
+        while True:
+            if paused:
+                key = cv2.waitKey(30) & 0xFF
+                paused = key != ord("p") and key != ord("q")
+                if key == ord("q"):
+                    break
+                continue
+            frame = cap.read()
+            if frame is None:
+                break
+            img, record = view.step(frame)
+            now = time.perf_counter()
+            if last is not None:
+                rate = 1.0 / max(now - last, 1e-6)
+                fps_ema = rate if fps_ema is None else 0.9 * fps_ema + 0.1 * rate
+            last = now
+            note = f"pose {view.pose_ms:.0f} ms" if kind == "pose" else ""
+            if cap.dropped:
+                note += f"{'  ' if note else ''}dropped {cap.dropped}"
+            overlay.draw_stats(img, fps_ema, view.model_ms, note,
+                               "model" if kind == "pose" else "track+forecast")
+            latencies.append((time.perf_counter() - frame.captured) * 1000.0)
+            record["latency_ms"] = round(latencies[-1], 2)
+            outputs.write(img, record)
+            n += 1
+            if not headless:
+                key = _show(img)
+                if key == ord("q"):
+                    break
+                if key == ord("p"):
+                    paused = True
+                elif key == ord("r"):
+                    view.reset()
+                    log.info("reset")
+                elif key == ord("s"):
+                    from motionseq.tasks.forecast_video import save_frame
+
+                    path = save_frame(snapshots / f"snapshot_{frame.index:06d}.png", img)
+                    log.info("snapshot: %s", path)
+        ok = True
+    except KeyboardInterrupt:
+        ok = True  # a camera session ends with Ctrl-C: keep what was written
+        log.info("stopped after %d frames", n)
+    finally:
+        cap.close()
+        if view is not None:
+            view.close()
+        if outputs is not None:
+            outputs.close(keep=ok)
+        if not headless:
+            cv2.destroyAllWindows()
+    seconds = time.perf_counter() - t_start
+    if n == 0:
+        raise DataError(f"{cap.name}: no frames were read")
+    lat = np.array(latencies)
+    summary = {
+        "view": kind, "checkpoint": ckpt, "source": cap.name, "frames": n,
+        "seconds": round(seconds, 3), "fps": round(n / seconds, 2), "dropped": cap.dropped,
+        "latency_ms_median": round(float(np.median(lat)), 2),
+        "latency_ms_p95": round(float(np.percentile(lat, 95)), 2),
+        "out": str(outputs.out) if outputs.out else None,
+        "jsonl": str(outputs.jsonl) if outputs.jsonl else None,
+    }
+    print(f"{n} frames in {seconds:.1f} s ({summary['fps']} frames/s, {cap.dropped} dropped); "
+          f"capture to picture {summary['latency_ms_median']} ms median, "
+          f"{summary['latency_ms_p95']} ms p95")
+    for key in ("out", "jsonl"):
+        if summary[key]:
+            print(f"{key}: {summary[key]}")
+    return summary
+
+
+def _show(img: np.ndarray) -> int:
+    try:
+        cv2.imshow(WINDOW, img)
+        return cv2.waitKey(1) & 0xFF
+    except cv2.error as e:  # an OpenCV built without a GUI
+        raise _no_display_error(str(e).strip().splitlines()[-1]) from None
+
+
+def main() -> None:
+    """Console script ``motionseq-webcam``: Hydra over ``conf/webcam.yaml``."""
+    from motionseq.cli import run_hydra
+
+    run_hydra(run, "webcam")

@@ -1,0 +1,395 @@
+"""Live inference: the stream predictor's parity with the dataset feature path, carried
+state against windows, smoothing and hysteresis, capture, and headless runs of the live
+loop on real clips."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from omegaconf import open_dict
+
+from motionseq.data.features import PoseFeatures
+from motionseq.data.workouts import make_workout
+from motionseq.errors import CheckpointError, ConfigError, DataError
+from motionseq.extract.pose import extract_pose
+from motionseq.live.app import find_newest_classifier, run
+from motionseq.live.capture import Capture
+from motionseq.live.joints import JointPaths
+from motionseq.live.stream import NO_PERSON, UNKNOWN, StreamPredictor
+from motionseq.modules.classifier import ActionClassifier
+from motionseq.sequence import PoseSequence
+from motionseq.skeleton import get_layout
+from tests.test_train import TINY, _run_script, compose_cfg
+
+FEATS = PoseFeatures()
+NTU = "ntu_a001_drink_water.avi"
+
+
+# ---------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def ntu_seq(shared_data: Path) -> PoseSequence:
+    """The NTU clip's poses through the extraction (dataset) path."""
+    return extract_pose(shared_data / "videos" / NTU)
+
+
+def _classifier(features: PoseFeatures = FEATS, classes=("a", "b", "c"), seed: int = 0,
+                **kw) -> ActionClassifier:
+    """An untrained classifier (random weights) with a normaliser: enough for parity."""
+    torch.manual_seed(seed)
+    m = ActionClassifier(features.dim, list(classes), features=features.to_dict(),
+                         hidden=kw.pop("hidden", 16), **kw)
+    m.set_normalizer(np.zeros(features.dim), np.full(features.dim, 2.0))
+    return m.eval()
+
+
+def _slice(seq: PoseSequence, a: int, b: int) -> PoseSequence:
+    return PoseSequence(seq.keypoints[a:b], seq.visibility[a:b], seq.fps, seq.layout)
+
+
+def _with_gaps(seq: PoseSequence) -> PoseSequence:
+    """The clip with hips unknown (frames 10-14), shoulders unknown (20-23), nobody
+    (30-33) and a lost wrist (40)."""
+    kp = seq.keypoints.copy()
+    lay = get_layout(seq.layout)
+    hips = [lay.index("left_hip"), lay.index("right_hip")]
+    shoulders = [lay.index("left_shoulder"), lay.index("right_shoulder")]
+    kp[10:15, hips] = np.nan
+    kp[20:24, shoulders] = np.nan
+    kp[30:34] = np.nan
+    kp[40, lay.index("left_wrist")] = np.nan
+    return PoseSequence(kp, seq.visibility, seq.fps, seq.layout)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> dict[str, Path]:
+    """A tiny classifier (synthetic workouts, mediapipe33 like PoseExtractor) and, when
+    the real ETH/UCY files are there, a tiny forecaster, both under one log folder."""
+    root = tmp_path_factory.mktemp("logs")
+    from motionseq.tasks.train import train
+
+    cfg = compose_cfg("train", [*TINY["workouts"], "trainer.max_epochs=1", "logger=none",
+                                "model.hidden=32"], root / "train" / "cls")
+    out = {"root": root, "classifier": Path(train(cfg)["checkpoint"])}
+    return out
+
+
+@pytest.fixture(scope="session")
+def forecaster_ckpt(trained, shared_data) -> Path:
+    from motionseq.tasks.train import train
+
+    time.sleep(0.05)  # written after the classifier: the newest checkpoint
+    cfg = compose_cfg("train", [
+        "experiment=forecast_ethucy", "data.scene=hotel",
+        f"data.source.root={shared_data / 'ethucy'}", "trainer.max_epochs=1", "logger=none",
+        "+trainer.limit_train_batches=5", "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=1", "model.hidden=32"], trained["root"] / "train" / "fc")
+    return Path(train(cfg)["checkpoint"])
+
+
+# ---------------------------------------------------------------------- parity
+
+def test_window_features_are_the_dataset_features(ntu_seq):
+    """The live ring buffer gives exactly PoseFeatures on the same frames, also through
+    a layout mapping (mediapipe33 poses, a penn13 classifier)."""
+    seq = _with_gaps(ntu_seq)
+    full = FEATS(seq)
+    for feats in (FEATS, PoseFeatures(layout="penn13")):
+        sp = StreamPredictor(_classifier(feats), fps=seq.fps, mode="window", window=24)
+        for t in range(seq.num_frames):
+            sp.push(seq.keypoints[t], seq.visibility[t])
+            lo = max(0, t + 1 - 24)
+            np.testing.assert_array_equal(sp.window_features(), feats(_slice(seq, lo, t + 1)))
+            if feats is FEATS and t < 24:  # the buffer holds the whole stream
+                np.testing.assert_array_equal(sp.window_features()[-1], full[t])
+
+
+@pytest.mark.parametrize("name", ["ntu", "workout"])
+def test_carried_feature_rows_equal_the_whole_stream(name, request):
+    """Carried mode computes each frame's row from at most four frames; it equals the row
+    of the whole sequence, through missing hips, shoulders and people."""
+    if name == "ntu":
+        seq = _with_gaps(request.getfixturevalue("ntu_seq"))
+    else:
+        seq = make_workout("squat", np.random.default_rng(3), min_frames=150,
+                           max_frames=150, drop_prob=0.1).sequence
+    full = FEATS(seq)
+    sp = StreamPredictor(_classifier(), fps=seq.fps, mode="carried", window=32)
+    for t in range(seq.num_frames):
+        sp.push(seq.keypoints[t], seq.visibility[t])
+        np.testing.assert_array_equal(sp.last_row, full[t])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_carried_state_equals_window_while_the_stream_fits(cell, pooling, ntu_seq):
+    """While the buffer holds the whole stream both modes read the same frames, so the
+    probabilities agree (one cell step per frame against the encoder on the window)."""
+    seq = _with_gaps(ntu_seq)
+    model = _classifier(cell=cell, pooling=pooling, layers=2)
+    win = StreamPredictor(model, fps=seq.fps, mode="window", window=48)
+    car = StreamPredictor(model, fps=seq.fps, mode="carried", window=48)
+    assert car.mode == "carried"
+    compared = 0
+    for t in range(seq.num_frames):
+        a = win.push(seq.keypoints[t], seq.visibility[t])
+        b = car.push(seq.keypoints[t], seq.visibility[t])
+        if t < 48 and a.raw is not None:
+            np.testing.assert_allclose(b.raw, a.raw, atol=1e-5)
+            compared += 1
+    assert compared >= 40
+    # later the carried state reads a restarted slot: between 24 and 48 frames
+    assert car._since_restart.max() <= 48
+
+
+def test_models_without_a_running_form_use_windows(caplog):
+    with caplog.at_level("WARNING"):
+        sp = StreamPredictor(_classifier(bidirectional=True), mode="carried")
+    assert sp.mode == "window" and "bidirectional" in caplog.text
+    sp = StreamPredictor(_classifier(PoseFeatures(resample=32)), mode="auto")
+    assert sp.mode == "window"
+    assert StreamPredictor(_classifier(pooling="last"), mode="auto").mode == "carried"
+
+
+def test_classifier_layouts_the_poses_cannot_feed():
+    with pytest.raises(CheckpointError, match="layout-free"):
+        StreamPredictor(_classifier(PoseFeatures(layout="raw", channels=6)))
+    with pytest.raises(CheckpointError, match="lacks .*eye"):
+        StreamPredictor(_classifier(PoseFeatures(layout="coco17")), source_layout="penn13")
+
+
+# ---------------------------------------------------------------------- smoothing
+
+def _scripted(probs: list, **kw) -> StreamPredictor:
+    """A window-mode predictor whose model answers the given probabilities in turn."""
+    sp = StreamPredictor(_classifier(), mode="window", **kw)
+    it = iter(np.asarray(p, np.float32) for p in probs)
+    sp._window_step = lambda: next(it)
+    return sp
+
+
+def _pose() -> np.ndarray:
+    return np.random.default_rng(0).random((33, 3)).astype(np.float32)
+
+
+def test_ema_and_hysteresis():
+    a, b, c = [0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.0, 0.0, 1.0]
+    script = [a] * 10 + [b] * 6 + [c] + [b] * 5 + [[1 / 3] * 3] * 12
+    sp = _scripted(script, smoothing=0.4, hold=3, min_frames=2, min_confidence=0.5)
+    preds = [sp.push(_pose(), np.ones(33)) for _ in script]
+    labels = [p.label for p in preds]
+    # a leads from frame 1 (frame 0: too few frames), shown after 3 frames in a row
+    assert labels[:4] == [UNKNOWN, UNKNOWN, UNKNOWN, "a"]
+    # b leads once the average turns (frame 11), shown 3 frames later
+    assert labels[10:14] == ["a", "a", "a", "b"]
+    # one frame of c does not change the label
+    assert set(labels[14:22]) == {"b"}
+    # uniform probabilities: the confidence falls below 0.5 and unknown takes over
+    assert labels[-1] == UNKNOWN and "b" in labels[22:26]
+    p = preds[-1]
+    assert p.probabilities.shape == (3,) and abs(float(p.probabilities.sum()) - 1) < 1e-5
+    assert p.raw is not None and p.person
+
+
+def test_no_person_and_reset_after_a_long_absence():
+    sp = _scripted([[0.9, 0.05, 0.05]] * 40, hold=2, min_frames=2, absent_frames=3, window=8)
+    for _ in range(6):
+        p = sp.push(_pose(), np.ones(33))
+    assert p.label == "a" and p.person
+    labels = [sp.push(None).label for _ in range(3)]
+    assert labels == ["a", "a", NO_PERSON]  # two missed frames keep the label
+    p = sp.push(np.full((33, 3), np.nan), np.zeros(33))  # all-NaN is nobody too
+    assert p.label == NO_PERSON and not p.person and p.raw is None
+    for _ in range(4):
+        p = sp.push(None)
+    assert p.frames < 8  # a window of absence resets the state
+    p = sp.push(_pose(), np.ones(33))
+    assert p.label == UNKNOWN and p.person  # the next person starts afresh
+    for _ in range(4):
+        p = sp.push(_pose(), np.ones(33))
+    assert p.label == "a"
+
+
+def test_joint_paths_extrapolate_the_recent_motion():
+    jp = JointPaths(["left_wrist"], fps=10.0, horizon_s=1.0, fit_s=0.3, points=5)
+    j = get_layout("mediapipe33").index("left_wrist")
+    kp = np.full((33, 3), 0.5, np.float32)
+    for t in range(5):
+        kp[j, :2] = (0.1 + 0.01 * t, 0.5)
+        out = jp.push(kp.copy(), np.ones(33))
+    path = out["left_wrist"]
+    assert path.shape == (6, 2)
+    np.testing.assert_allclose(path[0], (0.14, 0.5), atol=1e-6)  # starts where it is
+    np.testing.assert_allclose(path[-1], (0.24, 0.5), atol=1e-5)  # 10 steps of 0.01 ahead
+    assert jp.push(None, None) == {}  # a frame without the joint breaks the path
+
+
+# ---------------------------------------------------------------------- capture
+
+def _frames(n: int, delay: float = 0.0):
+    for i in range(n):
+        if delay:
+            time.sleep(delay)
+        yield i, np.full((8, 8, 3), i % 255, np.uint8)
+
+
+def test_capture_drops_stale_frames_for_a_slow_consumer():
+    cap = Capture.from_frames(_frames(60, 0.002), fps=30.0, queue_size=2, drop_stale=True)
+    seen = []
+    with cap:
+        for f in cap:
+            seen.append(f.index)
+            time.sleep(0.015)  # the consumer is several times slower than the source
+    assert cap.dropped > 0 and len(seen) + cap.dropped == 60
+    assert seen == sorted(seen) and seen[-1] == 59  # newest frames, in order, the last one
+
+
+def test_capture_of_a_file_keeps_every_frame():
+    cap = Capture.from_frames(_frames(30), fps=30.0, queue_size=2, drop_stale=False)
+    seen = []
+    with cap:
+        for f in cap:
+            seen.append(f.index)
+            time.sleep(0.002)
+    assert seen == list(range(30)) and cap.dropped == 0
+
+
+class _FakeCamera:
+    """A camera that opens (or not) and never gives a frame."""
+
+    opens = True
+
+    def __init__(self, index):
+        pass
+
+    def isOpened(self):  # noqa: N802 (OpenCV's name)
+        return self.opens
+
+    def read(self):
+        return False, None
+
+    def get(self, prop):
+        return 0.0
+
+    def release(self):
+        pass
+
+
+def test_capture_errors(tmp_path, monkeypatch):
+    import motionseq.live.capture as capture
+
+    monkeypatch.setattr(capture.cv2, "VideoCapture", _FakeCamera)
+    with Capture(0, timeout=0.3) as cap, pytest.raises(DataError, match="opened but gave no "
+                                                                       "frames"):
+        cap.read()
+    monkeypatch.setattr(_FakeCamera, "opens", False)
+    with pytest.raises(DataError, match="no camera at index 3"):
+        Capture(3)
+    monkeypatch.undo()
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    with pytest.raises(DataError, match="re-encode"):
+        Capture(bad)
+    with pytest.raises(DataError, match="not found"):
+        Capture(tmp_path / "missing.mp4")
+
+
+# ---------------------------------------------------------------------- the live loop
+
+def _cfg(tmp_path: Path, **keys):
+    cfg = compose_cfg("webcam", [], tmp_path)
+    with open_dict(cfg):
+        cfg.headless = True
+        for k, v in keys.items():
+            cfg[k] = v
+    return cfg
+
+
+def _jsonl(path: str) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def _video_frames(path: str) -> int:
+    cap = cv2.VideoCapture(path)
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+@pytest.mark.parametrize("clip,frames", [(NTU, 103), ("kinetics_arm_wrestling.mp4", 280)])
+def test_headless_pose_view_writes_video_and_one_line_per_frame(clip, frames, trained,
+                                                                shared_data, tmp_path):
+    cfg = _cfg(tmp_path, source=str(shared_data / "videos" / clip),
+               ckpt=str(trained["classifier"]))
+    summary = run(cfg)
+    assert summary["view"] == "pose" and summary["frames"] == frames
+    assert _video_frames(summary["out"]) == frames
+    rows = _jsonl(summary["jsonl"])
+    classes = list(torch.load(trained["classifier"], weights_only=True)["motionseq"]
+                   ["hparams"]["class_names"])
+    assert [r["frame"] for r in rows] == list(range(frames))
+    assert all(r["label"] in {*classes, UNKNOWN, NO_PERSON} for r in rows)
+    assert all(list(r["probabilities"]) == classes for r in rows)
+    people = [r for r in rows if r["keypoints"] is not None]
+    assert all(np.shape(r["keypoints"]) == (33, 4) for r in people)
+    assert all(set(r["reps"]["all"]) == {"squat", "lunge", "push_up", "jumping_jack",
+                                         "arm_circles"} for r in rows)
+    paths = [p for r in rows for p in r["paths"].values()]
+    assert paths and all(np.shape(p) == (9, 2) for p in paths)
+    assert rows[-1]["time"] == pytest.approx((frames - 1) / cv2.VideoCapture(
+        str(shared_data / "videos" / clip)).get(cv2.CAP_PROP_FPS), abs=1e-3)
+    if clip == NTU:
+        assert len(people) == frames  # one person in every frame of this clip
+        assert abs(sum(rows[-1]["probabilities"].values()) - 1) < 1e-3
+
+
+def test_headless_people_view_on_a_street_video(forecaster_ckpt, shared_data, tmp_path):
+    cfg = _cfg(tmp_path, source=str(shared_data / "videos" / "vtest_pedestrians.avi"),
+               ckpt=str(forecaster_ckpt), fps=7.0, stop=120)
+    with open_dict(cfg):
+        cfg.people.min_height = 45
+    summary = run(cfg)
+    assert summary["view"] == "people" and summary["frames"] == 120
+    assert _video_frames(summary["out"]) == 120
+    rows = _jsonl(summary["jsonl"])
+    assert [r["frame"] for r in rows] == list(range(120))
+    with_paths = [r for r in rows if r["paths"]]
+    assert len(with_paths) > 30  # people are tracked and forecast through most frames
+    for r in with_paths:
+        ids = {str(p["id"]) for p in r["people"]}
+        assert set(r["paths"]) <= ids
+        assert all(np.shape(p) == (13, 2) for p in r["paths"].values())  # now + 12 steps
+
+
+def test_newest_classifier_and_checkpoint_errors(trained, forecaster_ckpt, tmp_path,
+                                                 shared_data):
+    # the forecaster is newer, but ckpt=null wants a classifier
+    assert find_newest_classifier(trained["root"]) == trained["classifier"]
+    with pytest.raises(CheckpointError, match="make train"):
+        find_newest_classifier(tmp_path)
+    cfg = _cfg(tmp_path, source=str(shared_data / "videos" / NTU),
+               ckpt=str(trained["classifier"]), view="people")
+    with pytest.raises(CheckpointError, match="leave view=auto"):
+        run(cfg)
+
+
+def test_script_errors_are_one_clear_message(trained, monkeypatch, tmp_path):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    proc = _run_script("webcam.py", [f"ckpt={trained['classifier']}"], tmp_path)
+    assert proc.returncode == 2 and "headless=true" in proc.stderr, proc.stderr[-2000:]
+    proc = _run_script("webcam.py", [f"ckpt={trained['classifier']}", "source=7",
+                                     "headless=true"], tmp_path)
+    assert proc.returncode == 2 and "no camera at index 7" in proc.stderr, proc.stderr[-2000:]
+    for p in (proc,):
+        assert "Traceback" not in p.stderr + p.stdout
+    with pytest.raises(ConfigError, match="headless=true"):
+        run(_cfg(tmp_path, headless=False))
