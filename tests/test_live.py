@@ -18,9 +18,11 @@ from motionseq.data.features import PoseFeatures
 from motionseq.data.workouts import make_workout
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.extract.pose import extract_pose
+from motionseq.live import overlay
 from motionseq.live.app import find_newest_classifier, run
 from motionseq.live.capture import Capture
 from motionseq.live.joints import JointPaths
+from motionseq.live.reps import percentile_sorted
 from motionseq.live.stream import NO_PERSON, UNKNOWN, StreamPredictor
 from motionseq.modules.classifier import ActionClassifier
 from motionseq.sequence import PoseSequence
@@ -216,6 +218,37 @@ def test_no_person_and_reset_after_a_long_absence():
     assert p.label == "a"
 
 
+def test_rep_range_percentiles_are_numpy_percentiles():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 10, 151):
+        v = rng.normal(90.0, 30.0, n)
+        for q in (5.0, 95.0, 50.0):
+            assert percentile_sorted(sorted(v.tolist()), q) == float(np.percentile(v, q))
+
+
+def test_cached_text_looks_like_put_text():
+    """Overlay text is blended from a cache of rasterised strings: the same pixels as two
+    cv2.putText calls (outline, fill) up to rounding, also clipped at the borders."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (240, 320, 3), np.uint8)
+    for text, org, scale, colour, thick in (("squat 81%", (20, 60), 0.8, (255, 255, 255), 2),
+                                            ("no person", (5, 200), 1.3, (0, 230, 255), 3)):
+        ref, got = base.copy(), base.copy()
+        cv2.putText(ref, text, org, overlay.FONT, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.putText(ref, text, org, overlay.FONT, scale, colour, thick, cv2.LINE_AA)
+        overlay._text(got, text, org, scale, colour, thick)
+        diff = np.abs(ref.astype(int) - got)
+        assert diff.max() <= 8 and diff.mean() < 0.05
+    edge = base.copy()
+    overlay._text(edge, "clipped", (-30, 8), 1.0, (255, 255, 255), 2)
+    overlay._text(edge, "clipped", (300, 239), 1.0, (255, 255, 255), 2)
+    overlay._text(edge, "outside", (1000, 1000), 1.0)
+    shaded = base.copy()
+    overlay._shade(shaded, 10, 20, 100, 80)
+    np.testing.assert_allclose(shaded[20:80, 10:100], base[20:80, 10:100] * 0.45, atol=1.0)
+    assert (shaded[:20] == base[:20]).all()
+
+
 def test_joint_paths_extrapolate_the_recent_motion():
     jp = JointPaths(["left_wrist"], fps=10.0, horizon_s=1.0, fit_s=0.3, points=5)
     j = get_layout("mediapipe33").index("left_wrist")
@@ -258,6 +291,18 @@ def test_capture_of_a_file_keeps_every_frame():
             seen.append(f.index)
             time.sleep(0.002)
     assert seen == list(range(30)) and cap.dropped == 0
+
+
+def test_capture_reads_the_newest_frame_and_replays_files_in_real_time():
+    cap = Capture.from_frames(_frames(30), fps=30.0, queue_size=2, drop_stale=True)
+    with cap:
+        time.sleep(0.3)  # the source is done while the consumer is busy
+        seen = [f.index for f in cap]
+    assert seen == [29] and cap.dropped == 29  # older queued frames are skipped too
+    cap = Capture.from_frames(_frames(10), fps=50.0, drop_stale=False, realtime=True)
+    with cap:
+        stamps = [f.captured for f in cap]
+    assert len(stamps) == 10 and stamps[-1] - stamps[0] >= 9 / 50.0 - 1e-3
 
 
 class _FakeCamera:
@@ -349,6 +394,71 @@ def test_headless_pose_view_writes_video_and_one_line_per_frame(clip, frames, tr
     if clip == NTU:
         assert len(people) == frames  # one person in every frame of this clip
         assert abs(sum(rows[-1]["probabilities"].values()) - 1) < 1e-3
+
+
+def test_headless_pose_view_runs_the_onnx_model(trained, shared_data, tmp_path):
+    """runtime=onnx exports the classifier into the run folder and runs it with ONNX
+    Runtime: the same labels and probabilities as PyTorch in window mode."""
+    pytest.importorskip("onnxruntime")
+    src, ckpt = str(shared_data / "videos" / NTU), str(trained["classifier"])
+    runs = {}
+    threads = torch.get_num_threads()
+    for runtime in ("torch", "onnx"):
+        cfg = _cfg(tmp_path / runtime, source=src, ckpt=ckpt, stop=40, runtime=runtime)
+        with open_dict(cfg):
+            cfg.stream.mode = "window"
+        runs[runtime] = run(cfg)
+    exported = tmp_path / "onnx" / "model.onnx"
+    assert torch.get_num_threads() == threads  # the loop's single thread is given back
+    assert runs["onnx"]["runtime"] == "onnx" and runs["onnx"]["frames"] == 40
+    assert exported.is_file() and runs["torch"]["runtime"] == "torch"
+    a, b = (_jsonl(runs[r]["jsonl"]) for r in ("torch", "onnx"))
+    assert [r["label"] for r in a] == [r["label"] for r in b]
+    for ra, rb in zip(a, b, strict=True):
+        np.testing.assert_allclose(list(rb["probabilities"].values()),
+                                   list(ra["probabilities"].values()), atol=2e-5)
+    # a model exported before is reused; one of another classifier is refused
+    summary = run(_cfg(tmp_path / "again", source=src, ckpt=ckpt, stop=5, runtime="onnx",
+                       onnx=str(exported)))
+    assert summary["frames"] == 5 and not (tmp_path / "again" / "model.onnx").exists()
+    other = tmp_path / "other.onnx"
+    other.write_bytes(exported.read_bytes())
+    meta = json.loads(Path(f"{exported}.json").read_text())
+    meta["class_names"] = [c + "_x" for c in meta["class_names"]]
+    Path(f"{other}.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="another classifier.*motionseq-export"):
+        run(_cfg(tmp_path / "other", source=src, ckpt=ckpt, runtime="onnx", onnx=str(other)))
+    with pytest.raises(ConfigError, match="runtime must be one of torch, onnx"):
+        run(_cfg(tmp_path / "bad", source=src, ckpt=ckpt, runtime="tensorrt"))
+
+
+def test_an_error_on_the_detection_thread_ends_the_run(trained, shared_data, tmp_path,
+                                                      monkeypatch):
+    """Pose runs on its own thread one frame ahead of the drawing; what fails there is
+    raised by run(), the partial outputs are removed and no thread is left behind."""
+    import threading
+
+    import motionseq.live.app as app
+
+    detect = app.PoseView.detect
+
+    def failing(self, frame):
+        if frame.index == 6:
+            raise DataError("pose failed on frame 6")
+        return detect(self, frame)
+
+    monkeypatch.setattr(app.PoseView, "detect", failing)
+    before = threading.active_count()
+    cfg = _cfg(tmp_path, source=str(shared_data / "videos" / NTU),
+               ckpt=str(trained["classifier"]), stop=20)
+    with pytest.raises(DataError, match="frame 6"):
+        run(cfg)
+    assert not Path(cfg.out).exists() and not Path(cfg.jsonl).exists()
+    assert not list(Path(cfg.out).parent.glob(".*.tmp*"))
+    deadline = time.time() + 5.0
+    while threading.active_count() > before and time.time() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before
 
 
 def test_headless_people_view_on_a_street_video(forecaster_ckpt, shared_data, tmp_path):

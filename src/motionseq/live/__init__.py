@@ -1,2 +1,3 @@
 """Live inference: per-frame action recognition, repetition counting, capture on its own
-thread, drawing, and the loop that joins them (``motionseq-webcam``)."""
+thread, drawing, the loop that joins them (``motionseq-webcam``), and the export of
+classifiers to ONNX / TorchScript (``motionseq-export``)."""

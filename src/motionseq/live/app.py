@@ -13,36 +13,54 @@ Two views, chosen by the checkpoint (``view=auto``):
   path extractor and the forecaster (:class:`~motionseq.live.people.PeopleForecaster`);
   boxes, ids, trails and forecast paths are drawn.
 
+Each frame goes through two stages on two threads, besides the capture thread: detection
+(the pose model, or nothing in the people view) runs on the newest frame while the loop
+annotates the frame before it (classifier, repetitions, paths, drawing, output), so a
+frame costs about the slower of the two instead of their sum, and the capture-to-picture
+latency stays that of one frame.
+
 With a window the keys are ``q`` quit, ``p`` pause, ``r`` reset (counters and state),
 ``s`` snapshot. ``headless=true`` writes the annotated video (``out``) and a JSONL file
 (``jsonl``) with one line per frame instead.
+
+``runtime=onnx`` runs the classifier with ONNX Runtime in window mode: the model exported
+by :mod:`motionseq.live.export` from the checkpoint (``onnx=PATH`` reuses one written
+before; otherwise it is exported into the run folder first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.live import overlay
 from motionseq.live.capture import Capture, Frame
 
-__all__ = ["find_newest_classifier", "has_display", "main", "run"]
+__all__ = ["find_newest_classifier", "has_display", "main", "run", "torch_threads"]
 
 log = logging.getLogger(__name__)
 
 WINDOW = "motionseq"
 VIEWS = ("auto", "pose", "people")
+RUNTIMES = ("torch", "onnx")
+# The speed figures drawn on the picture change at most this often (seconds): readable,
+# and their text is drawn from the overlay's cache in between.
+STATS_REFRESH_S = 0.5
+LIVE_TORCH_THREADS = 1  # PyTorch threads while the loop runs (see torch_threads)
 
 
 # ---------------------------------------------------------------------- set-up helpers
@@ -93,8 +111,12 @@ def _round(a: np.ndarray | None, digits: int = 4) -> Any:
     if a is None:
         return None
     a = np.round(np.asarray(a, dtype=np.float64), digits)
-    return [_round(r, digits) if np.ndim(r) else (None if math.isnan(r) else float(r))
-            for r in a]
+    nan = np.isnan(a)
+    if nan.any():
+        obj = a.astype(object)
+        obj[nan] = None
+        return obj.tolist()
+    return a.tolist()
 
 
 class _Outputs:
@@ -159,14 +181,14 @@ class _Outputs:
 class PoseView:
     """Pose, action, repetitions and joint paths of the person in front of the camera."""
 
-    def __init__(self, cfg: DictConfig, model, fps: float) -> None:
+    def __init__(self, cfg: DictConfig, model, fps: float, runner=None) -> None:
         from motionseq.extract.pose import LAYOUT, PoseExtractor, PoseOptions
         from motionseq.live.joints import JointPaths
         from motionseq.live.reps import RepCounters
         from motionseq.live.stream import StreamPredictor
         from motionseq.skeleton import get_layout
 
-        self.predictor = StreamPredictor(model, source_layout=LAYOUT, fps=fps,
+        self.predictor = StreamPredictor(model, source_layout=LAYOUT, fps=fps, runner=runner,
                                          **OmegaConf.to_container(cfg.stream))
         self.classes = self.predictor.classes
         reps = cfg.get("reps") or {}
@@ -186,21 +208,37 @@ class PoseView:
         self.pose_ms = math.nan
 
     def reset(self) -> None:
+        """Forget the stream: classifier state, counters, paths (see :meth:`reset_detector`)."""
         self.predictor.reset()
         if self.reps is not None:
             self.reps.reset()
         if self.paths is not None:
             self.paths.reset()
+
+    def reset_detector(self) -> None:
+        """Forget the tracked person (on the thread that runs :meth:`detect`)."""
         self.extractor.reset()
 
     def close(self) -> None:
         self.extractor.close()
 
-    def step(self, frame: Frame) -> tuple[np.ndarray, dict[str, Any]]:
-        img = frame.image
+    def detect(self, frame: Frame) -> tuple[Any, float]:
+        """The frame's pose and the milliseconds it took; runs one frame ahead of
+        :meth:`annotate`, on the detection thread."""
         t0 = time.perf_counter()
-        found = self.extractor.process(img, int(round(frame.timestamp * 1000)) + 1)
-        self.pose_ms = (time.perf_counter() - t0) * 1000.0
+        found = self.extractor.process(frame.image, int(round(frame.timestamp * 1000)) + 1)
+        return found, (time.perf_counter() - t0) * 1000.0
+
+    def step(self, frame: Frame) -> tuple[np.ndarray, dict[str, Any]]:
+        """:meth:`detect` then :meth:`annotate`."""
+        return self.annotate(frame, self.detect(frame))
+
+    def annotate(self, frame: Frame, detected: tuple[Any, float]
+                 ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Action, repetitions and paths of the detected pose, drawn on the frame; the
+        frame's JSONL record."""
+        img = frame.image
+        found, self.pose_ms = detected
         kp, vis = found if found is not None else (None, None)
         pred = self.predictor.push(kp, vis)
         self.model_ms = pred.latency_ms
@@ -247,8 +285,18 @@ class PeopleView:
     def reset(self) -> None:
         pass  # tracks are what the view shows; nothing to forget
 
+    def reset_detector(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
+
+    def detect(self, frame: Frame) -> None:
+        # Tracking and drawing share the tracks' history, so both run in annotate.
+        return None
+
+    def annotate(self, frame: Frame, detected: None) -> tuple[np.ndarray, dict[str, Any]]:
+        return self.step(frame)
 
     def step(self, frame: Frame) -> tuple[np.ndarray, dict[str, Any]]:
         t0 = time.perf_counter()
@@ -293,10 +341,69 @@ def _load(cfg: DictConfig):
     return model, kind, str(ckpt)
 
 
+def _onnx_runner(cfg: DictConfig, model, ckpt: str, kind: str):
+    """The ONNX Runtime model for ``runtime=onnx`` (None for ``runtime=torch``)."""
+    runtime = cfg.get("runtime") or "torch"
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if runtime == "torch":
+        return None
+    if kind != "pose":
+        raise ConfigError("runtime=onnx runs action classifiers; the people view runs its "
+                          "forecaster with runtime=torch")
+    from motionseq.live.export import OnnxClassifier, export, read_sidecar
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ConfigError("runtime=onnx needs ONNX Runtime: pip install onnxruntime (or "
+                          "leave runtime=torch)") from None
+    path = cfg.get("onnx")
+    if path:
+        if not Path(path).is_file():
+            raise CheckpointError(f"ONNX model not found: {path}")
+        meta = read_sidecar(path)
+        feats = dict(model.hparams.get("features") or {})
+        same = meta.get("class_names") == list(model.class_names) and all(
+            meta.get("features", {}).get(k) == v for k, v in feats.items())
+        if not same:
+            raise CheckpointError(
+                f"{path} was exported from another classifier than {ckpt} (its classes or "
+                f"features differ); export this one: motionseq-export ckpt={ckpt} "
+                f"format=onnx out={path}")
+    else:
+        path = export(ckpt, "onnx", Path(cfg.paths.output_dir) / "model.onnx")
+        log.info("exported the classifier to %s", path)
+    return OnnxClassifier(path, threads=int(cfg.get("onnx_threads") or 1))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """PyTorch's intra-op threads set to ``n`` (None: unchanged) for the block.
+
+    The per-frame model work is tiny: a second thread cannot speed it up, while its
+    synchronisation (and spinning after each op) takes a core from MediaPipe, and on a
+    busy machine a step waits for a descheduled thread (milliseconds instead of
+    tenths)."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Run the live view on ``cfg`` (``conf/webcam.yaml``); returns a summary: frames,
     seconds, fps, dropped frames, latency (capture to annotated frame, median and p95,
-    ms), the outputs and the view."""
+    ms), the outputs and the view. PyTorch runs on ``torch_threads`` threads (default
+    :data:`LIVE_TORCH_THREADS`) meanwhile."""
+    with torch_threads(cfg.get("torch_threads", LIVE_TORCH_THREADS)):
+        return _run(cfg)
+
+
+def _run(cfg: DictConfig) -> dict[str, Any]:
     headless = bool(cfg.get("headless", False))
     if not headless and not has_display():
         raise _no_display_error()
@@ -304,21 +411,36 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     cap_cfg = cfg.get("capture") or {}
     cap = Capture(cfg.source, fps=cfg.get("fps"), start=cfg.get("start", 0),
                   stop=cfg.get("stop"), queue_size=cap_cfg.get("queue_size", 2),
-                  drop_stale=cap_cfg.get("drop_stale"), timeout=cap_cfg.get("timeout_s", 5.0))
-    view = outputs = None
+                  drop_stale=cap_cfg.get("drop_stale"), timeout=cap_cfg.get("timeout_s", 5.0),
+                  realtime=bool(cap_cfg.get("realtime", False)))
+    view = outputs = runner = detector = None
     ok = False
     latencies: list[float] = []
     n = 0
     t_start = time.perf_counter()
     try:
-        view = PoseView(cfg, model, cap.fps) if kind == "pose" else \
+        runner = _onnx_runner(cfg, model, ckpt, kind)
+        view = PoseView(cfg, model, cap.fps, runner) if kind == "pose" else \
             PeopleView(cfg, model, cap.fps, (cap.width, cap.height))
         outputs = _Outputs(cfg.get("out") if headless else None,
                            cfg.get("jsonl") if headless else None, cap.fps)
         snapshots = Path(cfg.get("snapshots") or ".")
         fps_ema, last = None, None
+        stats, stats_at = None, 0.0
+        model_name = "track+forecast" if kind == "people" else \
+            "onnx model" if runner is not None else "model"
         paused = False
         cap.start()
+        # Two stages: a detection thread reads the newest frame and runs the pose model
+        # on it while this thread annotates the frame before (classifier, repetitions,
+        # paths, drawing, output), so their times overlap instead of adding up.
+        detector = ThreadPoolExecutor(1, thread_name_prefix="detect")
+
+        def detect_next() -> tuple[Frame, Any] | None:
+            frame = cap.read()
+            return None if frame is None else (frame, view.detect(frame))
+
+        pending = detector.submit(detect_next)
         while True:
             if paused:
                 key = cv2.waitKey(30) & 0xFF
@@ -326,20 +448,23 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 if key == ord("q"):
                     break
                 continue
-            frame = cap.read()
-            if frame is None:
+            item = pending.result()  # capture and pose errors are raised here
+            if item is None:
                 break
-            img, record = view.step(frame)
+            pending = detector.submit(detect_next)
+            frame, detected = item
+            img, record = view.annotate(frame, detected)
             now = time.perf_counter()
             if last is not None:
                 rate = 1.0 / max(now - last, 1e-6)
                 fps_ema = rate if fps_ema is None else 0.9 * fps_ema + 0.1 * rate
             last = now
-            note = f"pose {view.pose_ms:.0f} ms" if kind == "pose" else ""
-            if cap.dropped:
-                note += f"{'  ' if note else ''}dropped {cap.dropped}"
-            overlay.draw_stats(img, fps_ema, view.model_ms, note,
-                               "model" if kind == "pose" else "track+forecast")
+            if stats is None or now - stats_at >= STATS_REFRESH_S:
+                note = f"pose {view.pose_ms:.0f} ms" if kind == "pose" else ""
+                if cap.dropped:
+                    note += f"{'  ' if note else ''}dropped {cap.dropped}"
+                stats, stats_at = (fps_ema, view.model_ms, note), now
+            overlay.draw_stats(img, *stats, model_name)
             latencies.append((time.perf_counter() - frame.captured) * 1000.0)
             record["latency_ms"] = round(latencies[-1], 2)
             outputs.write(img, record)
@@ -352,6 +477,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                     paused = True
                 elif key == ord("r"):
                     view.reset()
+                    detector.submit(view.reset_detector)  # after the frame in flight
                     log.info("reset")
                 elif key == ord("s"):
                     from motionseq.tasks.forecast_video import save_frame
@@ -363,7 +489,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         ok = True  # a camera session ends with Ctrl-C: keep what was written
         log.info("stopped after %d frames", n)
     finally:
-        cap.close()
+        cap.close()  # also ends a read waiting on the detection thread
+        if detector is not None:
+            detector.shutdown(wait=True, cancel_futures=True)
         if view is not None:
             view.close()
         if outputs is not None:
@@ -375,7 +503,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         raise DataError(f"{cap.name}: no frames were read")
     lat = np.array(latencies)
     summary = {
-        "view": kind, "checkpoint": ckpt, "source": cap.name, "frames": n,
+        "view": kind, "checkpoint": ckpt, "runtime": "onnx" if runner is not None else "torch",
+        "source": cap.name, "frames": n,
         "seconds": round(seconds, 3), "fps": round(n / seconds, 2), "dropped": cap.dropped,
         "latency_ms_median": round(float(np.median(lat)), 2),
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 2),

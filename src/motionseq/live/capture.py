@@ -2,8 +2,11 @@
 
 :class:`Capture` reads a camera, a video file or an image folder on a background thread
 into a bounded queue. From a camera (``drop_stale``, the default there) a full queue drops
-its oldest frame, so a slow consumer always gets the newest picture and latency cannot
-grow; from a file every frame is kept (the reader waits), so a headless run sees them all.
+its oldest frame and a read takes the newest queued frame (dropping older ones), so a slow
+consumer always gets the newest picture and latency cannot grow; from a file every frame
+is kept (the reader waits), so a headless run sees them all. ``realtime`` releases a
+file's frames at the file's own rate, as a camera gives them: with ``drop_stale`` it
+replays a file as a live source (for latency figures).
 
 Errors are raised where the caller can act on them: a camera index that opens nothing, a
 camera that opens but gives no frames, a file that cannot be decoded (see
@@ -75,6 +78,8 @@ class Capture:
         drop_stale: drop the oldest queued frame when the queue is full; None = for
             cameras only.
         timeout: seconds a camera may go without giving a frame before it is reported.
+        realtime: release a file's (or iterable's) frames no faster than ``fps``, as a
+            camera does (cameras pace themselves).
 
     Raises:
         DataError: no camera at that index, a camera that gives no frames (raised by
@@ -83,7 +88,7 @@ class Capture:
 
     def __init__(self, source: str | Path | int, fps: float | None = None, start: int = 0,
                  stop: int | None = None, queue_size: int = 2, drop_stale: bool | None = None,
-                 timeout: float = 5.0) -> None:
+                 timeout: float = 5.0, realtime: bool = False) -> None:
         if queue_size < 1:
             raise DataError(f"queue_size must be at least 1, got {queue_size}")
         self.timeout = float(timeout)
@@ -112,12 +117,13 @@ class Capture:
             self.width, self.height = src.width, src.height
             self.num_frames = len(src) or None
             self._frames = src
-        self._setup(queue_size, self.is_camera if drop_stale is None else drop_stale)
+        self._setup(queue_size, self.is_camera if drop_stale is None else drop_stale,
+                    realtime and not self.is_camera)
 
     @classmethod
     def from_frames(cls, frames: Iterable[tuple[int, np.ndarray]], fps: float,
                     name: str = "frames", queue_size: int = 2, drop_stale: bool = True,
-                    timeout: float = 5.0) -> Capture:
+                    timeout: float = 5.0, realtime: bool = False) -> Capture:
         """A capture over any iterable of ``(index, BGR image)`` (tests, other readers)."""
         self = cls.__new__(cls)
         self.timeout, self.is_camera, self.name, self.fps = float(timeout), False, name, fps
@@ -125,12 +131,15 @@ class Capture:
         self.width = self.height = 0
         self.num_frames = None
         self._frames = frames
-        self._setup(queue_size, drop_stale)
+        self._setup(queue_size, drop_stale, realtime)
         return self
 
-    def _setup(self, queue_size: int, drop_stale: bool) -> None:
+    def _setup(self, queue_size: int, drop_stale: bool, realtime: bool = False) -> None:
         self.drop_stale = bool(drop_stale)
-        self.dropped = 0  # frames dropped because the consumer was slower
+        self.realtime = bool(realtime)
+        self._dropped_full = 0  # by the reader thread: the queue was full
+        self._dropped_old = 0  # by read(): newer frames were queued
+        self._end_next = False  # read() drained the end marker after a frame
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -167,7 +176,7 @@ class Capture:
                 except queue.Full:
                     try:
                         self._queue.get_nowait()
-                        self.dropped += 1
+                        self._dropped_full += 1
                     except queue.Empty:
                         pass
                     continue
@@ -179,12 +188,17 @@ class Capture:
 
     def _run(self) -> None:
         try:
-            for index, image in self._frames:
+            for k, (index, image) in enumerate(self._frames):
                 if self._stop.is_set():
                     break
                 now = time.perf_counter()
                 if self._t0 is None:
                     self._t0 = now
+                if self.realtime:  # not before the frame's time since the first one
+                    wait = self._t0 + k / self.fps - now
+                    if wait > 0:
+                        time.sleep(wait)
+                        now = time.perf_counter()
                 ts = now - self._t0 if self.is_camera else index / self.fps
                 self._put(Frame(int(index), image, float(ts), now))
         except BaseException as e:  # handed to the consumer by read()
@@ -193,6 +207,11 @@ class Capture:
             self._put(_END)
 
     # ------------------------------------------------------------------ consumer side
+
+    @property
+    def dropped(self) -> int:
+        """Frames dropped because the consumer was slower than the source."""
+        return self._dropped_full + self._dropped_old
 
     def start(self) -> Capture:
         """Start the reader thread (idempotent)."""
@@ -210,10 +229,23 @@ class Capture:
             return None
         self.start()
         wait = self.timeout + 1.0 if timeout is None else timeout
-        try:
-            item = self._queue.get(timeout=wait)
-        except queue.Empty:
-            raise DataError(f"{self.name}: no frame for {wait:g} s") from None
+        if self._end_next:
+            item = _END
+        else:
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                raise DataError(f"{self.name}: no frame for {wait:g} s") from None
+        while self.drop_stale and item is not _END:  # skip to the newest queued frame
+            try:
+                newer = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if newer is _END:
+                self._end_next = True
+                break
+            item = newer
+            self._dropped_old += 1
         if item is _END:
             self._ended = True
             if self._error is not None:
@@ -228,13 +260,17 @@ class Capture:
     def close(self) -> None:
         """Stop the reader and release the source (idempotent)."""
         self._stop.set()
-        while True:  # unblock a waiting reader
+        while True:  # unblock a waiting reader thread
             try:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
         if self._thread is not None:
             self._thread.join(timeout=2.0)
+        try:  # and a consumer waiting in read(): the stream has ended
+            self._queue.put_nowait(_END)
+        except queue.Full:
+            pass
         if self._cap is not None:
             self._cap.release()
             self._cap = None

@@ -4,10 +4,16 @@ lines, tracked people with ids and forecasts, and the speed figures.
 
 Sizes scale with the frame height, so a 1080p and a 240p picture look alike. Keypoints
 and joint paths are image-normalised (x, y in [0, 1]); people are in pixels.
+
+Drawing runs on every frame of the live loop, beside a pose model of ~25 ms, so its cost
+counts: text is rasterised once per distinct string and size and then blended from a
+cache (anti-aliased outline and fill, as ``cv2.putText`` draws them), and shaded panels
+are darkened in place in 8 bits.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import cv2
@@ -31,11 +37,58 @@ def _unit(frame: np.ndarray) -> float:
     return max(frame.shape[0], 240) / 720.0
 
 
+_SPRITES: OrderedDict[tuple, tuple[int, int, np.ndarray, np.ndarray]] = OrderedDict()
+_SPRITES_MAX = 512
+
+
+def _sprite(text: str, scale: float, colour: tuple[int, int, int], thick: int
+            ) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """``(dx, dy, keep, add)`` of an outlined text, cached: the picture under it becomes
+    ``picture * keep + add`` (``[h, w, 3]`` float32 each, 0.5 of rounding in ``add``),
+    placed at ``org + (dx, dy)`` (``org`` as putText's)."""
+    key = (text, round(scale, 4), tuple(colour), thick)
+    hit = _SPRITES.get(key)
+    if hit is not None:
+        _SPRITES.move_to_end(key)
+        return hit
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thick + 2)
+    m = thick + 3  # margin for the outline and anti-aliasing
+    w, h = tw + 2 * m, th + base + 2 * m
+    org = (m, m + th)
+    outline = np.zeros((h, w), np.uint8)
+    fill = np.zeros((h, w), np.uint8)
+    cv2.putText(outline, text, org, FONT, scale, 255, thick + 2, cv2.LINE_AA)
+    cv2.putText(fill, text, org, FONT, scale, 255, thick, cv2.LINE_AA)
+    a_out = outline.astype(np.float32)[..., None] / 255.0
+    a_fill = fill.astype(np.float32)[..., None] / 255.0
+    # putText's blending, twice: a black outline, then the coloured fill
+    keep = np.repeat((1.0 - a_out) * (1.0 - a_fill), 3, axis=2)
+    add = a_fill * np.asarray(colour, np.float32) + 0.5
+    hit = (-org[0], -org[1], keep, add.astype(np.float32))
+    _SPRITES[key] = hit
+    if len(_SPRITES) > _SPRITES_MAX:
+        _SPRITES.popitem(last=False)
+    return hit
+
+
 def _text(frame: np.ndarray, text: str, org: tuple[int, int], scale: float,
           colour: tuple[int, int, int] = WHITE, thick: int = 1) -> None:
-    """Text with a dark outline, readable on any background."""
-    cv2.putText(frame, text, org, FONT, scale, BLACK, thick + 2, cv2.LINE_AA)
-    cv2.putText(frame, text, org, FONT, scale, colour, thick, cv2.LINE_AA)
+    """Text with a dark outline, readable on any background; ``org`` is the bottom-left
+    of the text as in ``cv2.putText``."""
+    if not text:
+        return
+    dx, dy, keep, add = _sprite(text, scale, colour, thick)
+    fh, fw = frame.shape[:2]
+    x0, y0 = org[0] + dx, org[1] + dy
+    h, w = keep.shape[:2]
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + w, fw), min(y0 + h, fh)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return
+    sl = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+    roi = frame[cy0:cy1, cx0:cx1]
+    mixed = roi * keep[sl]
+    mixed += add[sl]
+    roi[:] = mixed  # truncates: the 0.5 in add rounds
 
 
 def _shade(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55
@@ -45,7 +98,11 @@ def _shade(frame: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float =
     x0, x1, y0, y1 = max(0, x0), min(w, x1), max(0, y0), min(h, y1)
     if x1 > x0 and y1 > y0:
         roi = frame[y0:y1, x0:x1]
-        roi[:] = (roi * (1.0 - alpha)).astype(np.uint8)
+        if roi.dtype == np.uint8 and roi.ndim == 3 and roi.strides[1:] == (roi.shape[2], 1):
+            # rows of contiguous pixels: OpenCV writes the view in place, in 8 bits
+            cv2.convertScaleAbs(roi, dst=roi, alpha=1.0 - alpha)
+        else:
+            roi[:] = (roi * (1.0 - alpha)).astype(np.uint8)
 
 
 def draw_skeleton(frame: np.ndarray, keypoints: np.ndarray | None,

@@ -14,6 +14,7 @@ the count of an exercise is already right when the classifier settles on its lab
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -85,6 +86,23 @@ DEFAULT_EXERCISES: dict[str, RepSpec] = {
 }
 
 
+def percentile_sorted(values: list[float], q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation, bit for bit) of an already
+    sorted non-empty list, without numpy's per-call overhead (it runs per frame and
+    exercise)."""
+    n = len(values)
+    f = q / 100.0
+    virtual = (n - 1) * f  # numpy's virtual index of the linear method
+    if virtual >= n - 1:
+        return values[-1]
+    if virtual < 0:
+        return values[0]
+    i = math.floor(virtual)
+    a, b, t = values[i], values[i + 1], virtual - i
+    d = b - a
+    return b - d * (1.0 - t) if t >= 0.5 else a + d * t
+
+
 def _sides(layout: str, joints: tuple[str, str, str]) -> list[tuple[int, int, int]]:
     lay = get_layout(layout)
     if all(j.startswith(("left_", "right_")) for j in joints):
@@ -144,6 +162,7 @@ class RepCounter:
         self.angle = math.nan  # smoothed angle, degrees
         self.phase: str | None = None  # "rest", "far" or None before the first crossing
         self._recent: deque[tuple[float, float]] = deque()  # (time, smoothed angle)
+        self._sorted: list[float] = []  # the angles of _recent, sorted
         self._last_rep = -math.inf
         self._last_t: float | None = None
         self._n = 0
@@ -173,12 +192,14 @@ class RepCounter:
             a = 1.0 - math.exp(-dt / s.smoothing_s) if s.smoothing_s > 0 else 1.0
             self.angle += a * (raw - self.angle)
         self._last_t = t
-        recent = self._recent
+        recent, ordered = self._recent, self._sorted
         recent.append((t, self.angle))
+        bisect.insort(ordered, self.angle)
         while recent and recent[0][0] < t - s.envelope_s:
-            recent.popleft()
+            old = recent.popleft()[1]
+            del ordered[bisect.bisect_left(ordered, old)]
         # Robust ends of the range: one jittery frame must not stretch it.
-        lo, hi = np.percentile([v for _, v in recent], (5.0, 95.0))
+        lo, hi = percentile_sorted(ordered, 5.0), percentile_sorted(ordered, 95.0)
         if hi - lo < s.min_range_deg:
             return self.count
         self._lo, self._hi = lo, hi

@@ -21,6 +21,11 @@ Carried state is exact only for a unidirectional encoder without a convolution f
 and with causal features (no ``resample``); otherwise the predictor falls back to windows
 and logs why.
 
+Window mode can run the model through another runtime: ``runner`` is any callable from the
+window's raw features ``[n, F]`` to class probabilities ``[C]``, e.g. an exported ONNX
+model (:class:`~motionseq.live.export.OnnxClassifier`). The features stay this module's
+(the one feature path); only the model call changes.
+
 Smoothing: an exponential moving average over the probabilities, and hysteresis: the shown
 label changes only after another label (or :data:`UNKNOWN`) has led for ``hold`` frames in
 a row. :data:`UNKNOWN` is shown while the smoothed confidence is below ``min_confidence``
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -102,6 +108,9 @@ class StreamPredictor:
         min_confidence: below this smoothed probability the label is :data:`UNKNOWN`.
         min_frames: frames with a person needed before a label is shown.
         absent_frames: frames without a person before :data:`NO_PERSON` is shown.
+        runner: window mode: a callable from the window's raw features ``[n, F]`` float32
+            to class probabilities ``[C]`` that replaces the PyTorch model (e.g.
+            :class:`~motionseq.live.export.OnnxClassifier`); it implies window mode.
 
     Raises:
         ConfigError: bad settings; CheckpointError: a model this stream cannot feed (raw
@@ -111,7 +120,8 @@ class StreamPredictor:
     def __init__(self, model, source_layout: str = "mediapipe33", fps: float = 30.0,
                  mode: Mode = "auto", window: int = 64, restart: bool = True, stride: int = 1,
                  smoothing: float = 0.3, hold: int = 5, min_confidence: float = 0.5,
-                 min_frames: int = 8, absent_frames: int = 3) -> None:
+                 min_frames: int = 8, absent_frames: int = 3,
+                 runner: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if mode not in ("window", "carried", "auto"):
             raise ConfigError(f"stream mode must be window, carried or auto, got {mode!r}")
         if window < 2 or stride < 1 or hold < 1 or min_frames < 1 or absent_frames < 1:
@@ -134,6 +144,7 @@ class StreamPredictor:
         self.min_confidence, self.min_frames = float(min_confidence), int(min_frames)
         self.absent_frames = int(absent_frames)
         self.restart = bool(restart)
+        self.runner = runner
         self.mode = self._choose_mode(mode)
         lay = get_layout(self.features.layout)
         self._center = list(lay.center_joints)
@@ -173,7 +184,8 @@ class StreamPredictor:
     def _choose_mode(self, mode: Mode) -> str:
         if mode == "window":
             return "window"
-        why = step_unavailable(self.model.encoder)
+        why = ("the model runs in another runtime, which reads whole windows"
+               if self.runner is not None else step_unavailable(self.model.encoder))
         if why is None and self.features.resample is not None:
             why = "the features are resampled to a fixed length (not causal)"
         if why is None:
@@ -295,6 +307,8 @@ class StreamPredictor:
             return torch.softmax(self.model.head(summary), dim=-1).numpy()
 
     def _window_step(self) -> np.ndarray:
+        if self.runner is not None:
+            return np.asarray(self.runner(self.window_features()), np.float32)
         x = torch.from_numpy(self.window_features())[None]
         with torch.inference_mode():
             return torch.softmax(self.model(x), dim=-1)[0].numpy()
