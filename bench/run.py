@@ -1,5 +1,6 @@
-"""``python -m bench.run [name ...]``: run benchmarks (default: all), record their figures in
-``bench/results.json`` (and ``results.md``) and print them."""
+"""``python -m bench.run [name ...]``: run benchmarks (default: all but the long ones in
+``OPT_IN``), record their figures in ``bench/results.json`` (and ``results.md``) and print
+them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import (
+    accuracy,
     ethucy,
     experiments,
     extraction,
+    live,
+    memory,
     pets_forecast,
     results,
     tracking,
@@ -28,7 +32,12 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "tracking": tracking.run,
     "pets_forecast": pets_forecast.run,
     "extraction": extraction.run,
+    "accuracy": accuracy.run,
+    "live": live.run,
+    "memory": memory.run,
 }
+# Run only when named (``make bench-accuracy``): they train for many minutes.
+OPT_IN = frozenset({"accuracy"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.run",
         description="Run benchmarks, record their figures in bench/results.json, print them.")
     parser.add_argument("names", nargs="*", metavar="name",
-                        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
-    names = parser.parse_args(argv).names or list(BENCHMARKS)
+                        help=f"benchmarks to run (default: all of "
+                             f"{', '.join(n for n in BENCHMARKS if n not in OPT_IN)}; "
+                             f"only when named: {', '.join(sorted(OPT_IN))})")
+    names = parser.parse_args(argv).names or [n for n in BENCHMARKS if n not in OPT_IN]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"error: unknown benchmark {', '.join(map(repr, unknown))}; "

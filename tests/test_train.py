@@ -49,8 +49,9 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def _family(cfg: DictConfig) -> str:
-    if "EthUcy" in cfg.data.source._target_:
-        return "ethucy"
+    for name in ("EthUcy", "PennAction", "Uea"):
+        if name in cfg.data.source._target_:
+            return name.lower()
     return "crowds" if "Trajectory" in cfg.data._target_ else "workouts"
 
 
@@ -61,6 +62,11 @@ def test_every_experiment_composes_and_instantiates(experiment, tmp_path, data_d
     if family == "ethucy":  # real data: read from the shared copy, skip when it is absent
         tiny = [f"data.source.root={request.getfixturevalue('shared_data') / 'ethucy'}",
                 "data.scene=hotel"]
+    elif family == "pennaction":
+        tiny = [f"data.source.root={request.getfixturevalue('shared_data') / 'penn_action'}",
+                "data.source.limit_per_class=4", "data.source.actions=[squat,pushup]"]
+    elif family == "uea":
+        tiny = [f"data.source.root={request.getfixturevalue('shared_data')}"]
     else:
         tiny = TINY[family]
     cfg = compose_cfg("train", [f"experiment={experiment}", *tiny], tmp_path, data_dir)

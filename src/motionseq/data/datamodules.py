@@ -7,23 +7,31 @@ be built with (:meth:`model_kwargs`) and the normalisation it must carry
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import DataLoader
 
 from motionseq.data.augment import RotateCollate
 from motionseq.data.datasets import (
     AugmentedSequenceDataset,
+    EpochSampler,
+    ResumableLoader,
     SequenceDataset,
+    ShardSampler,
     WindowDataset,
     pad_collate,
+    process_group,
     stratified_split,
 )
 from motionseq.data.features import PoseFeatures, feature_stats
 from motionseq.data.pose_augment import PoseAugment
-from motionseq.errors import DataError
+from motionseq.errors import ConfigError, DataError
 
 
 class Source(Protocol):
@@ -32,19 +40,70 @@ class Source(Protocol):
 
 class _Loaders(pl.LightningDataModule):
     """Shared loader settings. Workers default to 0: the data lives in memory and worker
-    processes cost more than they save at these sizes."""
+    processes cost more than they save at these sizes.
+
+    ``batch_size`` is per process. Every split is sharded here, not by Lightning: training
+    by :class:`EpochSampler` (``world`` processes see the global batches one process with
+    ``world`` times the batch size sees; the order depends on the seed and the epoch, so a
+    resumed run continues with the batches it had not trained on), validation and test by
+    :class:`ShardSampler` (each item once, so synchronised metrics equal one process's).
+    The training position travels in checkpoints (:meth:`state_dict`).
+    """
 
     def __init__(self, batch_size: int, num_workers: int, seed: int) -> None:
         super().__init__()
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.datasets: dict[str, Any] = {}
+        self._resume: dict[str, int] | None = None
+
+    def shuffle_seed(self) -> int:
+        """The training order's seed: the run's seed (``seed_everything`` records it in
+        ``PL_GLOBAL_SEED``, as Lightning's own samplers read it), else ``seed``."""
+        return int(os.environ.get("PL_GLOBAL_SEED", self.seed))
 
     def _loader(self, split: str, shuffle: bool, collate=None) -> DataLoader:
         if split not in self.datasets:
             self.setup()
-        return DataLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.num_workers, collate_fn=collate,
-                          persistent_workers=self.num_workers > 0)
+        dataset = self.datasets[split]
+        rank, world = process_group()
+        # the loader's own generator seeds its workers: making an iterator never draws
+        # from the global random state, which a resumed run restores
+        common = dict(batch_size=self.batch_size, num_workers=self.num_workers,
+                      collate_fn=collate, persistent_workers=self.num_workers > 0,
+                      generator=torch.Generator().manual_seed(self.shuffle_seed()))
+        if not shuffle:
+            return DataLoader(dataset, sampler=ShardSampler(len(dataset), rank, world), **common)
+        if self.trainer is not None and self.trainer.overfit_batches > 0:
+            # the same few batches every epoch, in order, as Lightning's overfit mode wants
+            return DataLoader(dataset, shuffle=False, **common)
+        sampler = EpochSampler(len(dataset), self.batch_size, shuffle=True,
+                               seed=self.shuffle_seed(), rank=rank, world=world,
+                               keys=getattr(dataset, "epoch_keys", False))
+        loader = ResumableLoader(dataset, sampler=sampler, position=self.train_position,
+                                 **common)
+        if self._resume is not None:
+            loader.load_state_dict(self._resume)
+            self._resume = None
+        return loader
+
+    def train_position(self) -> tuple[int, int]:
+        """``(epoch, batches of it trained)``: where training would continue from now."""
+        trainer = self.trainer
+        if trainer is None:
+            return 0, 0
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if done >= trainer.num_training_batches:
+            return trainer.current_epoch + 1, 0
+        return trainer.current_epoch, done
+
+    def state_dict(self) -> dict[str, Any]:
+        epoch, batches = self.train_position()
+        return {"train_position": {"epoch": epoch, "batches": batches}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        # Lightning restores this before it asks for the training loader; the loader
+        # starts there (also when Lightning itself does not treat the epoch as unfinished)
+        self._resume = state_dict.get("train_position")
 
     def _check_splits(self, splits: dict[str, list], name: str) -> None:
         for split in ("train", "test"):
@@ -66,24 +125,56 @@ class ActionDataModule(_Loaders):
     model's layout once) and each drawn item is augmented, then featurised, afresh;
     validation and test are never augmented, and the normaliser statistics come from the
     un-augmented training features.
+
+    With ``store`` (a folder; see :mod:`motionseq.data.store`) the features live on disk,
+    not in memory: the first run computes them one sequence at a time into the store
+    (the normaliser statistics accumulated on the way), and every run reads items lazily
+    from its memory-mapped shards. A store records the source and feature settings it was
+    written from and is refused for others; without a ``source`` it is read as it is
+    (class names, feature settings and statistics come from it).
     """
 
-    def __init__(self, source: Source, features: PoseFeatures | None = None,
+    def __init__(self, source: Source | None = None, features: PoseFeatures | None = None,
                  val_fraction: float = 0.15, batch_size: int = 64, num_workers: int = 0,
                  seed: int = 0, augment: PoseAugment | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, store: str | None = None) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.name = name  # a name for summaries (e.g. the UEA problem)
         self.source = source
         self.features = features or PoseFeatures()
         self.augment = augment if augment is not None and augment.active else None
         self.val_fraction = val_fraction
+        self.store = store
         self.class_names: list[str] = []
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
+        if self.store is not None:
+            self._setup_store(Path(self.store))
+            return
+        splits, labels = self._labelled_splits()
+        train_feats: list[np.ndarray] = []
+        for split, seqs in splits.items():
+            if split == "train" and self.augment is not None:
+                seqs = [self.features.prepare(s) for s in seqs]
+                train_feats = [self.features(s) for s in seqs]
+                self.datasets[split] = AugmentedSequenceDataset(seqs, labels[split],
+                                                                self.features, self.augment)
+            else:
+                feats = [self.features(s) for s in seqs]
+                self.datasets[split] = SequenceDataset(feats, labels[split])
+                if split == "train":
+                    train_feats = self.datasets[split].features_np()
+        self._stats = feature_stats(train_feats)
+
+    def _labelled_splits(self) -> tuple[dict[str, list], dict[str, list[int]]]:
+        """The source's splits (validation carved from train when it has none), the class
+        names, and every split's label indices."""
+        if self.source is None:
+            raise ConfigError("the data module needs a source (data.source) or an existing "
+                              "store (data.store)")
         splits = self.source.load()
         self._check_splits(splits, type(self.source).__name__)
         unlabeled = [s.source for seqs in splits.values() for s in seqs if not s.label]
@@ -96,23 +187,62 @@ class ActionDataModule(_Loaders):
             splits = {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
         self.class_names = sorted({s.label for s in splits["train"]})
         index = {c: i for i, c in enumerate(self.class_names)}
-        train_feats: list[np.ndarray] = []
+        label_ids = {}
         for split, seqs in splits.items():
             unknown = sorted({s.label for s in seqs} - set(index))
             if unknown:
                 raise DataError(f"{split!r} has classes that are not in train: {unknown}")
-            labels = [index[s.label] for s in seqs]
-            if split == "train" and self.augment is not None:
-                seqs = [self.features.prepare(s) for s in seqs]
-                train_feats = [self.features(s) for s in seqs]
-                self.datasets[split] = AugmentedSequenceDataset(seqs, labels, self.features,
-                                                                self.augment)
-            else:
-                feats = [self.features(s) for s in seqs]
-                self.datasets[split] = SequenceDataset(feats, labels)
-                if split == "train":
-                    train_feats = self.datasets[split].features_np()
-        self._stats = feature_stats(train_feats)
+            label_ids[split] = [index[s.label] for s in seqs]
+        return splits, label_ids
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """What a store's contents depend on: source class and settings, feature settings
+        (as configured), the validation split."""
+        source = self.source
+        settings = json.loads(json.dumps(vars(source), default=str, sort_keys=True))
+        return {"source": f"{type(source).__module__}.{type(source).__qualname__}",
+                "source_settings": settings,
+                "features": json.loads(json.dumps(self.features.to_dict(), default=str)),
+                "val_fraction": self.val_fraction, "seed": self.seed}
+
+    def _setup_store(self, root: Path) -> None:
+        from motionseq.data.store import MANIFEST, SequenceStore, write_store
+
+        if self.augment is not None:
+            raise ConfigError("data.augment draws new poses for every epoch from sequences in "
+                              "memory; it does not combine with data.store (leave one unset)")
+        wanted = self._fingerprint() if self.source is not None else None
+        if (root / MANIFEST).is_file():
+            store = SequenceStore(root)
+        else:
+            if self.source is None:
+                raise DataError(f"no sequence store at {root}, and no data.source to write "
+                                f"one from")
+            splits, labels = self._labelled_splits()
+            self.features(splits["train"][0])  # fixes the channel count of raw data
+            items = {split: ((self.features(s), y) for s, y in zip(seqs, labels[split],
+                                                                     strict=True))
+                     for split, seqs in splits.items()}
+            store = write_store(root, items, self.features.dim, self.class_names,
+                                meta={"fingerprint": wanted, "features": self.features.to_dict()})
+        meta = store.meta
+        if wanted is not None and meta.get("fingerprint") != wanted:
+            got = meta.get("fingerprint") or {}
+            diff = sorted(k for k in {*wanted, *got} if wanted.get(k) != got.get(k))
+            raise DataError(f"the store at {root} was written from other data or settings "
+                            f"(differs in: {', '.join(diff)}); delete it to write it anew, or "
+                            f"give another data.store")
+        if "features" in meta:
+            self.features = PoseFeatures(**meta["features"])
+        if self.features.dim != store.feature_dim:
+            raise DataError(f"the store at {root} holds {store.feature_dim} feature channels, "
+                            f"the features settings give {self.features.dim}")
+        missing = [s for s in ("train", "val", "test") if s not in store.splits]
+        if missing:
+            raise DataError(f"the store at {root} has no {', '.join(missing)} split")
+        self.class_names = store.class_names
+        self.datasets = {split: store.dataset(split) for split in store.splits}
+        self._stats = store.stats()
 
     def model_kwargs(self) -> dict[str, Any]:
         """What the classifier must be built with for this data."""

@@ -1,14 +1,18 @@
-"""Torch datasets over feature arrays (or pose sequences augmented on every draw), and
-the padding collate that carries lengths."""
+"""Torch datasets over feature arrays (or pose sequences augmented on every draw), the
+padding collate that carries lengths, and the samplers and loader every data module
+uses: one epoch order for any number of processes, unpadded evaluation shards, and a
+training loader that resumes mid-epoch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data.distributed import DistributedSampler
 
 from motionseq.errors import DataError
 
@@ -47,12 +51,16 @@ class AugmentedSequenceDataset(Dataset):
     features by the same feature function validation, test and live inference use.
 
     Items are ``{"x": [T', F] float32, "y": int64 scalar}`` (``T'`` varies with crop and
-    speed). The draws of item ``i`` come from a generator seeded by ``(augment.seed,
-    stream, i, n)``, with ``n`` the number of times this process has drawn ``i`` (the epoch,
-    in effect) and ``stream`` 0 in the main process or the DataLoader worker's seed, which
-    differs between workers (and between epochs when workers are not persistent). So runs
-    are reproducible, epochs differ, and workers never share a random stream.
+    speed). Keyed by ``(i, epoch)`` (what :class:`EpochSampler` hands out for datasets
+    with ``epoch_keys``), the draw comes from a generator seeded by ``(augment.seed, i,
+    epoch)``: the same in any worker and in a run resumed mid-epoch. Keyed by a plain
+    ``i``, it comes from ``(augment.seed, stream, i, n)``, with ``n`` the number of times
+    this process has drawn ``i`` and ``stream`` 0 in the main process or the DataLoader
+    worker's seed. Either way runs are reproducible, epochs differ, and workers never
+    share a random stream.
     """
+
+    epoch_keys = True
 
     def __init__(self, sequences: Sequence[PoseSequence], labels: Sequence[int],
                  features: Callable[[PoseSequence], np.ndarray], augment: PoseAugment) -> None:
@@ -77,8 +85,13 @@ class AugmentedSequenceDataset(Dataset):
         self._draws[i] += 1
         return np.random.default_rng([int(self.augment.seed), stream, int(i), n])
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        seq = self.augment(self.sequences[i], self.generator(i))
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        if isinstance(key, tuple):
+            i, epoch = int(key[0]), int(key[1])
+            gen = np.random.default_rng([int(self.augment.seed), i, epoch])
+        else:
+            i, gen = int(key), self.generator(int(key))
+        seq = self.augment(self.sequences[i], gen)
         x = np.ascontiguousarray(self.features(seq), dtype=np.float32)
         return {"x": torch.from_numpy(x), "y": self.labels[i]}
 
@@ -106,6 +119,119 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return {"obs": self.obs[i], "fut": self.fut[i]}
+
+
+class EpochSampler(DistributedSampler):
+    """Training order of one epoch for process ``rank`` of ``world``.
+
+    The epoch's order is a permutation of the ``n`` items drawn from ``(seed, epoch)``
+    (``range(n)`` without ``shuffle``), wrapped round to a multiple of ``world``; it is cut
+    into global batches of ``batch_size * world`` items and this process takes the
+    ``rank``-th equal share of each. So ``world`` processes with ``batch_size`` b train on
+    the same global batches as one process with ``b * world`` (DDP's averaged gradient is
+    that process's gradient), and the order depends on ``(seed, epoch)`` alone: a run
+    resumed mid-epoch continues with the batches it had not seen (``skip`` items are left
+    out at the start). With ``keys`` it hands out ``(index, epoch)`` pairs, for datasets
+    whose draws depend on the epoch (``epoch_keys``).
+
+    A ``DistributedSampler`` subclass, so Lightning never replaces it.
+    """
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 rank: int = 0, world: int = 1, keys: bool = False) -> None:
+        if n < 1 or batch_size < 1:
+            raise DataError(f"need at least one item and batch size, got {n} and {batch_size}")
+        super().__init__(range(n), num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+        self.n, self.batch_size, self.keys = n, batch_size, keys
+        self.skip = 0
+        self.num_samples = math.ceil(n / world)
+        self.total_size = self.num_samples * world
+
+    def order(self) -> list[int]:
+        """This process's item indices for the current epoch, ``skip`` included."""
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed + self.epoch)
+            perm = torch.randperm(self.n, generator=g).tolist()
+        else:
+            perm = list(range(self.n))
+        while len(perm) < self.total_size:  # pad by wrapping round: equal shares
+            perm += perm[: self.total_size - len(perm)]
+        mine: list[int] = []
+        step = self.batch_size * self.num_replicas
+        for start in range(0, self.total_size, step):
+            share = min(step, self.total_size - start) // self.num_replicas
+            first = start + self.rank * share
+            mine += perm[first:first + share]
+        return mine
+
+    def __iter__(self) -> Iterator[Any]:
+        mine = self.order()[self.skip:]
+        self.skip = 0  # once: the next epoch starts at its beginning
+        if self.keys:
+            return iter([(i, self.epoch) for i in mine])
+        return iter(mine)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class ShardSampler(DistributedSampler):
+    """Evaluation order for process ``rank`` of ``world``: a contiguous share of
+    ``range(n)``, no item repeated. Shares differ by at most one item, so metrics
+    synchronised over processes count every item exactly once (``DistributedSampler``
+    pads with repeats, which counts some twice)."""
+
+    def __init__(self, n: int, rank: int = 0, world: int = 1) -> None:
+        super().__init__(range(max(n, 1)), num_replicas=world, rank=rank, shuffle=False)
+        bounds = np.linspace(0, n, world + 1).round().astype(int)
+        self.indices = list(range(int(bounds[rank]), int(bounds[rank + 1])))
+        self.num_samples = len(self.indices)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+def process_group() -> tuple[int, int]:
+    """``(rank, world size)`` of the running process group; ``(0, 1)`` without one."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class ResumableLoader(DataLoader):
+    """A training DataLoader over an :class:`EpochSampler` that knows its place.
+
+    ``position()`` says where training stands: ``(epoch, batches of it trained)``.
+    ``state_dict()`` records it (Lightning keeps it in checkpoints) and
+    ``load_state_dict()`` makes the next iterator start there: the sampler's epoch is set
+    and the trained batches are skipped, without reading them.
+    """
+
+    def __init__(self, dataset: Dataset, *, sampler: EpochSampler,
+                 position: Callable[[], tuple[int, int]] | None = None, **kwargs: Any) -> None:
+        super().__init__(dataset, sampler=sampler, **kwargs)
+        self.position = position
+        self._resume: tuple[int, int] | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        epoch, batches = self.position() if self.position else (self.sampler.epoch, 0)
+        return {"epoch": int(epoch), "batches": int(batches)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self._resume = (int(state["epoch"]), int(state["batches"]))
+
+    def __iter__(self):
+        sampler = self.sampler
+        assert isinstance(sampler, EpochSampler)
+        if self._resume is not None:
+            epoch, batches = self._resume
+            self._resume = None
+            sampler.set_epoch(epoch)
+            sampler.skip = min(batches * sampler.batch_size, len(sampler))
+        return super().__iter__()
 
 
 def stratified_split(

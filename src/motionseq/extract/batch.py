@@ -10,12 +10,15 @@ and one row in ``OUTPUT/manifest.csv``:
 a video that decodes to fewer than 90% of the frames its header lists counts as
 truncated and fails; ``seconds`` is the extraction time and ``fingerprint`` the video's ``size:mtime_ns``.
 A rerun skips videos that are ``ok`` with the same fingerprint and an existing output, and
-redoes failed, changed and new ones. Every file is written atomically, and the manifest
+redoes failed, changed and new ones. ``shard=i/n`` extracts only shard ``i`` of ``n`` (see
+:mod:`motionseq.extract.shard`) and writes its rows to ``manifest.shard-<i>-of-<n>.csv``;
+``motionseq-merge-manifests OUTPUT`` merges those into ``manifest.csv``. Every file is written atomically, and the manifest
 after each video, so a killed run loses at most the videos in progress.
 
 Console script (``key=value`` or ``--key value``)::
 
     motionseq-extract input=videos/ output=data/poses workers=2
+    motionseq-extract input=videos/ output=data/poses shard=$SLURM_ARRAY_TASK_ID/8
 
 Exit status: 0 when every video is ok, 1 when some failed, 2 on a usage error.
 """
@@ -38,6 +41,12 @@ from typing import Any
 
 from motionseq.errors import ConfigError, DataError, MotionseqError
 from motionseq.extract.pose import PoseExtractor, PoseOptions
+from motionseq.extract.shard import (
+    select_shard,
+    shard_arg,
+    shard_manifest_name,
+    shard_temp_files,
+)
 from motionseq.fileio import atomic_write
 
 __all__ = ["VIDEO_SUFFIXES", "MANIFEST", "FIELDS", "BatchSummary", "find_videos",
@@ -193,7 +202,8 @@ def _extract_one(video: str, out: str, rel: str, label: str, fp: str) -> dict[st
 
 def extract_batch(input_dir: str | Path, output_dir: str | Path, workers: int = 1,
                   options: PoseOptions | None = None, resume: bool = True,
-                  progress: bool = False) -> BatchSummary:
+                  progress: bool = False, shard: tuple[int, int] | None = None
+                  ) -> BatchSummary:
     """Extract every video under ``input_dir`` into ``output_dir`` (see the module doc).
 
     Args:
@@ -202,6 +212,8 @@ def extract_batch(input_dir: str | Path, output_dir: str | Path, workers: int = 
         options: pose settings (default :class:`PoseOptions`).
         resume: skip videos already ok and unchanged; False redoes all.
         progress: show a progress bar over videos.
+        shard: ``(i, n)``: only the videos of shard ``i`` of ``n``, with their own
+            manifest (other shards may run at the same time into the same output).
 
     Raises:
         ConfigError: ``input_dir`` is missing or holds no videos, or ``workers < 1``.
@@ -217,9 +229,18 @@ def extract_batch(input_dir: str | Path, output_dir: str | Path, workers: int = 
     if not videos:
         raise ConfigError(f"no videos under {src} ({', '.join(VIDEO_SUFFIXES)})")
     dst.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(dst)
-    manifest = dst / MANIFEST
-    old = read_manifest(manifest) if resume else {}
+    if shard is None:
+        remove_stale_temps(dst)
+        manifest = dst / MANIFEST
+        old = read_manifest(manifest) if resume else {}
+    else:
+        videos = select_shard(videos, *shard)
+        manifest = dst / shard_manifest_name(*shard)
+        outs = [dst / v.with_suffix(".npz") for v in videos]
+        for tmp in shard_temp_files(dst, outs, manifest.name):  # only this shard's own
+            tmp.unlink(missing_ok=True)
+        # a shard's first run resumes from the merged manifest of earlier runs
+        old = (read_manifest(manifest) or read_manifest(dst / MANIFEST)) if resume else {}
     summary = BatchSummary(manifest=manifest)
     rows: dict[str, dict[str, str]] = {}
     todo: list[tuple[str, str, str, str, str]] = []
@@ -369,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-tracking-confidence", type=float, default=0.5)
     parser.add_argument("--static-image-mode", type=_bool, default=False)
     parser.add_argument("--model-path", help="MediaPipe Tasks pose_landmarker .task file")
+    parser.add_argument("--shard", type=shard_arg, default=None,
+                        help="i/n: only shard i (from 0) of n, e.g. shard=$SLURM_ARRAY_TASK_ID/8 "
+                             "in a SLURM array; then motionseq-merge-manifests OUTPUT")
     parser.add_argument("--force", type=_bool, nargs="?", const=True, default=False,
                         help="extract every video again, ignoring the manifest")
     parser.add_argument("--quiet", type=_bool, nargs="?", const=True, default=False,
@@ -385,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"pose model file not found: {args.model_path}")
         summary = extract_batch(args.input, args.output, workers=args.workers,
                                 options=options, resume=not args.force,
-                                progress=not args.quiet)
+                                progress=not args.quiet, shard=args.shard)
     except MotionseqError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

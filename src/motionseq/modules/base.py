@@ -4,9 +4,11 @@ self-contained checkpoint section."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
@@ -17,6 +19,37 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_KEY = "motionseq"
 CHECKPOINT_FORMAT = 1
+RNG_KEY = "motionseq_rng"
+
+
+def rng_state() -> dict[str, Any]:
+    """The global random states (torch CPU and CUDA, numpy, Python) as tensors, ints and
+    tuples only, so the checkpoint loads with ``weights_only=True``."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": str(kind), "keys": torch.from_numpy(keys.astype(np.int64)),
+                  "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": {"version": int(version), "internal": list(internal), "gauss": gauss},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` recorded."""
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"],
+                         n["has_gauss"], n["cached"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["internal"]), p["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = state["cuda"]
+        if len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
 
 
 class MotionModule(pl.LightningModule):
@@ -41,6 +74,16 @@ class MotionModule(pl.LightningModule):
         self.monitor, self.monitor_mode = monitor, monitor_mode
         self.max_nonfinite_steps = max_nonfinite_steps
         self._nonfinite_run = 0
+        self._rng_to_restore: dict[str, Any] | None = None
+
+    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        # Lightning counts the items behind an epoch mean in an integer tensor and averages
+        # that count over processes with integer division, so shards of unequal size (each
+        # evaluation item counted once) give a wrong synchronised mean: 8 and 7 items count
+        # as 7 each. Counted as a float the mean is exact.
+        if kwargs.get("batch_size") is not None:
+            kwargs["batch_size"] = float(kwargs["batch_size"])
+        super().log(name, value, *args, **kwargs)
 
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         """The loss of one batch for ``stage`` (train, val or test); logs its metrics."""
@@ -102,6 +145,19 @@ class MotionModule(pl.LightningModule):
             "target": f"{cls.__module__}.{cls.__qualname__}",
             "hparams": dict(self.hparams),
         }
+        checkpoint[RNG_KEY] = rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Restored at the first training batch after the resume, not now. The states are
+        # those after the batch that wrote the checkpoint; an uninterrupted run draws
+        # nothing from them before its next batch (the loaders have their own generators),
+        # while a resuming one still sets up (sanity check, new loaders) in between.
+        self._rng_to_restore = checkpoint.get(RNG_KEY)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self._rng_to_restore is not None:
+            set_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
 
     def plot_dir(self):
         """Where test-time figures go: ``<run dir>/plots``."""

@@ -4,13 +4,19 @@ class names and normalisation, with ``torch.load(weights_only=True)``."""
 from __future__ import annotations
 
 import importlib
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 import torch
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.callbacks import Checkpoint
 
 from motionseq.errors import CheckpointError
+from motionseq.fileio import _UMASK
 from motionseq.modules.base import CHECKPOINT_FORMAT, CHECKPOINT_KEY, MotionModule
 
 
@@ -23,14 +29,16 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             found = sorted(p.name for p in path.parent.glob("*.ckpt"))
             hint = f"; checkpoints in that folder: {', '.join(found)}" if found else ""
         raise CheckpointError(f"checkpoint not found: {path}{hint}")
+    truncated = (f"cannot read checkpoint {path}: the file is truncated or not a PyTorch "
+                 f"checkpoint{{}}. Use another checkpoint, e.g. the run's checkpoints/last.ckpt, "
+                 f"or train again")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive, its index at the end
+        raise CheckpointError(truncated.format(""))
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: the file is truncated or not a PyTorch checkpoint "
-            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). Use another "
-            f"checkpoint, e.g. the run's checkpoints/last.ckpt, or train again"
-        ) from e
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise CheckpointError(truncated.format(f" ({type(e).__name__}: {first})")) from e
     except Exception as e:  # e.g. pickled objects that weights_only refuses
         raise CheckpointError(f"cannot load checkpoint {path} safely: {e}") from e
     if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
@@ -76,3 +84,92 @@ def module_from_checkpoint(path: str | Path) -> MotionModule:
             f"{missing[:5]}, unexpected: {unexpected[:5]})"
         )
     return module.eval()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """How the trainer writes and reads checkpoints: written whole or not at all, read
+    with ``weights_only=True``.
+
+    A checkpoint goes to a temporary file in the same folder, is flushed to disk and then
+    renamed over the target, so a process killed mid-save leaves the previous file (e.g.
+    ``last.ckpt``) intact; Lightning's own writer truncates the target first. Reading goes
+    through :func:`read_checkpoint`: safe loading and errors that say what to do.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path,
+                        storage_options: Any | None = None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(checkpoint, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+        # temporary files of saves that were killed before their rename
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def load_checkpoint(self, path: str | Path, map_location: Any | None = None,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        return read_checkpoint(path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` survive a machine crash (no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class LastCheckpoint(Checkpoint):
+    """Keeps ``<dirpath>/last.ckpt`` fresh for resuming (``ckpt_path=last``): rewritten
+    every ``every_n_train_steps`` optimizer steps (0: never mid-epoch) and at the end of
+    every training epoch, after validation, early stopping and the best checkpoint.
+
+    ``ModelCheckpoint(save_last=True)`` rewrites its last file at an epoch end only when
+    the best checkpoint changed there, so a run killed later would lose whole epochs.
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_train_steps: int = 100,
+                 filename: str = "last.ckpt") -> None:
+        if every_n_train_steps < 0:
+            raise CheckpointError(f"every_n_train_steps must be >= 0, got {every_n_train_steps}")
+        self.path = Path(dirpath) / filename
+        self.every_n_train_steps = every_n_train_steps
+        self._saved_at: tuple[int, int] | None = None  # (global step, epoch-end flag)
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(path=str(self.path))
+
+    def _save(self, trainer: pl.Trainer, epoch_end: bool) -> None:
+        if (trainer.sanity_checking or trainer.fast_dev_run
+                or trainer.state.fn != "fit" or self._saved_at == (trainer.global_step, epoch_end)):
+            return
+        trainer.save_checkpoint(self.path)
+        self._saved_at = (trainer.global_step, epoch_end)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        n = self.every_n_train_steps
+        if n and trainer.global_step % n == 0 and trainer.global_step > 0:
+            self._save(trainer, epoch_end=False)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._save(trainer, epoch_end=True)

@@ -13,6 +13,7 @@ from motionseq.errors import CheckpointError, ConfigError
 from motionseq.modules.checkpoint import module_from_checkpoint
 from motionseq.tasks.run_info import configure_environment, write_metrics, write_run_info
 from motionseq.tasks.summary import metric_floats, print_summary
+from motionseq.tasks.train import check_trainer
 
 
 def check_compatible(module: pl.LightningModule, data_kwargs: dict[str, Any], ckpt: str) -> None:
@@ -46,6 +47,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(OmegaConf.create(data_cfg) if isinstance(data_cfg, dict) else data_cfg)
     datamodule.setup("test")
     check_compatible(module, datamodule.model_kwargs(), str(cfg.ckpt_path))
+    check_trainer(cfg.trainer)
+    # under a distributed trainer each process tests its own share of the items, each once
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[],
                                       enable_checkpointing=False)
     trainer.test(module, datamodule=datamodule)
