@@ -3,6 +3,7 @@ functions. Errors the user can fix print as one message, not a stack trace."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +13,28 @@ from typing import Any
 from omegaconf import DictConfig
 
 from motionseq.errors import MotionseqError
+
+
+def flag_words(argv: list[str]) -> list[str]:
+    """``key=value`` words become ``--key=value`` (``_`` and ``-`` both accepted), so the
+    argparse console scripts take the same ``key=value`` style as the Hydra ones."""
+    out = []
+    for a in argv:
+        if not a.startswith("-") and "=" in a:
+            key, value = a.split("=", 1)
+            a = f"--{key.replace('_', '-')}={value}"
+        out.append(a)
+    return out
+
+
+def bool_arg(text: str) -> bool:
+    """argparse type for true/false words."""
+    t = text.strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def config_dir() -> str:

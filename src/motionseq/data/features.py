@@ -49,7 +49,7 @@ def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarr
         ``(centre [T, C], scale [T])``.
     """
     lay = get_layout(layout)
-    with np.errstate(invalid="ignore"), _quiet_nanmean():
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
         centre = keypoints[:, list(lay.center_joints)].mean(axis=1)  # NaN if any hip missing
         upper = keypoints[:, list(lay.scale_joints)].mean(axis=1)
         scale = np.linalg.norm((upper - centre)[..., :2], axis=-1)
@@ -64,8 +64,9 @@ def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarr
     return centre, scale
 
 
-class _quiet_nanmean:
-    """Silence numpy's 'mean of empty slice' warning for all-NaN frames (expected here)."""
+class quiet_nan_warnings:
+    """Silence numpy's RuntimeWarnings of all-NaN slices (mean of empty slice, degrees of
+    freedom), expected where a joint or channel has no known value."""
 
     def __enter__(self):
         import warnings

@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from motionseq.data.features import quiet_nan_warnings
 from motionseq.errors import ConfigError, MotionseqError
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import Layout, get_layout
@@ -305,22 +306,8 @@ class PoseAugment:
         if self.value_scale != (1.0, 1.0):
             kp = kp * np.float32(rng.uniform(*self.value_scale))
         if self.noise > 0 and kp.shape[0] > 0:
-            with np.errstate(invalid="ignore"), _quiet():
+            with np.errstate(invalid="ignore"), quiet_nan_warnings():
                 sd = np.nanstd(kp, axis=0)  # [J, C]
             sd = np.nan_to_num(sd)
             kp = (kp + rng.standard_normal(kp.shape) * (self.noise * sd)).astype(np.float32)
         return kp
-
-
-class _quiet:
-    """Silence numpy's warning for a channel with no known value (its std is then 0)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from motionseq.cli import bool_arg, flag_words
 from motionseq.errors import ConfigError, DataError, MotionseqError
 from motionseq.extract.pose import PoseExtractor, PoseOptions
 from motionseq.extract.shard import (
@@ -351,26 +352,6 @@ def _bar(total: int, show: bool) -> Any:
 
 # --- console script --------------------------------------------------------------------------
 
-def _flags(argv: list[str]) -> list[str]:
-    """``key=value`` words become ``--key=value`` (``_`` and ``-`` both accepted)."""
-    out = []
-    for a in argv:
-        if not a.startswith("-") and "=" in a:
-            key, value = a.split("=", 1)
-            a = f"--{key.replace('_', '-')}={value}"
-        out.append(a)
-    return out
-
-
-def _bool(text: str) -> bool:
-    t = text.strip().lower()
-    if t in ("1", "true", "yes", "on"):
-        return True
-    if t in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="motionseq-extract",
@@ -385,19 +366,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes, one pose graph each (MediaPipe uses about one "
                              "core per graph)")
     parser.add_argument("--model-complexity", type=int, default=1, choices=[0, 1, 2])
-    parser.add_argument("--smooth-landmarks", type=_bool, default=True)
+    parser.add_argument("--smooth-landmarks", type=bool_arg, default=True)
     parser.add_argument("--min-detection-confidence", type=float, default=0.5)
     parser.add_argument("--min-tracking-confidence", type=float, default=0.5)
-    parser.add_argument("--static-image-mode", type=_bool, default=False)
+    parser.add_argument("--static-image-mode", type=bool_arg, default=False)
     parser.add_argument("--model-path", help="MediaPipe Tasks pose_landmarker .task file")
     parser.add_argument("--shard", type=shard_arg, default=None,
                         help="i/n: only shard i (from 0) of n, e.g. shard=$SLURM_ARRAY_TASK_ID/8 "
                              "in a SLURM array; then motionseq-merge-manifests OUTPUT")
-    parser.add_argument("--force", type=_bool, nargs="?", const=True, default=False,
+    parser.add_argument("--force", type=bool_arg, nargs="?", const=True, default=False,
                         help="extract every video again, ignoring the manifest")
-    parser.add_argument("--quiet", type=_bool, nargs="?", const=True, default=False,
+    parser.add_argument("--quiet", type=bool_arg, nargs="?", const=True, default=False,
                         help="no progress bar")
-    args = parser.parse_args(_flags(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(flag_words(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         options = PoseOptions(

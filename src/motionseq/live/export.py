@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from motionseq.cli import bool_arg, flag_words
 from motionseq.errors import CheckpointError, ConfigError, MotionseqError
 
 __all__ = ["FORMATS", "ExportableClassifier", "OnnxClassifier", "export", "feature_channel_names",
@@ -418,15 +419,6 @@ class OnnxClassifier:
 
 # ---------------------------------------------------------------------- console script
 
-def _bool(text: str) -> bool:
-    t = text.strip().lower()
-    if t in ("1", "true", "yes", "on"):
-        return True
-    if t in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console script ``motionseq-export ckpt=PATH format=onnx|torchscript [out=PATH]``."""
     parser = argparse.ArgumentParser(
@@ -441,11 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="output file (default: beside the checkpoint, .onnx or "
                                       ".pt)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset")
-    parser.add_argument("--check", type=_bool, default=True,
+    parser.add_argument("--check", type=bool_arg, default=True,
                         help="compare the written model with PyTorch on a test batch")
     words = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args([f"--{w}" if not w.startswith("-") and "=" in w else w
-                              for w in words])
+    args = parser.parse_args(flag_words(words))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         path = export(args.ckpt, args.format, args.out, args.opset, args.check)

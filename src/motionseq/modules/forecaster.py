@@ -15,7 +15,24 @@ from motionseq.modules.base import MotionModule
 from motionseq.modules.metrics import displacement_errors
 
 
-class TrajectoryForecaster(MotionModule):
+class TrajectoryPlots:
+    """Draws the first test batch kept in ``_plot_batch`` (observed, true, predicted) beside
+    constant velocity at the end of testing; shared by the trajectory modules."""
+
+    _plot_batch: tuple[Tensor, Tensor, Tensor] | None
+
+    def on_test_epoch_end(self) -> None:
+        if self._plot_batch is not None and self.trainer.is_global_zero:
+            from motionseq.plots import plot_trajectories
+
+            obs, fut, pred = self._plot_batch
+            plot_trajectories(obs.numpy(), fut.numpy(), pred.numpy(),
+                              self.plot_dir() / "trajectories.png",
+                              baseline=constant_velocity(obs, fut.shape[1]).numpy())
+        self._plot_batch = None
+
+
+class TrajectoryForecaster(TrajectoryPlots, MotionModule):
     """Recurrent encoder-decoder over displacements.
 
     Batches are ``{"obs": [B, obs_len, 2], "fut": [B, pred_len, 2]}`` in metres. The loss
@@ -97,12 +114,3 @@ class TrajectoryForecaster(MotionModule):
                 self._plot_batch = (obs[:k].cpu(), fut[:k].cpu(), pred[:k].detach().cpu())
         return loss
 
-    def on_test_epoch_end(self) -> None:
-        if self._plot_batch is not None and self.trainer.is_global_zero:
-            from motionseq.plots import plot_trajectories
-
-            obs, fut, pred = self._plot_batch
-            plot_trajectories(obs.numpy(), fut.numpy(), pred.numpy(),
-                              self.plot_dir() / "trajectories.png",
-                              baseline=constant_velocity(obs, fut.shape[1]).numpy())
-        self._plot_batch = None

@@ -12,12 +12,13 @@ from motionseq.errors import ConfigError
 from motionseq.models.baselines import constant_velocity
 from motionseq.models.multimodal import CVAEForecaster
 from motionseq.modules.base import MotionModule
+from motionseq.modules.forecaster import TrajectoryPlots
 from motionseq.modules.metrics import best_of_k, displacement_errors
 
 _LOSSES = ("displacement", "position")
 
 
-class MultimodalForecaster(MotionModule):
+class MultimodalForecaster(TrajectoryPlots, MotionModule):
     """Conditional VAE forecaster (:class:`~motionseq.models.multimodal.CVAEForecaster`)
     with the interface of :class:`~motionseq.modules.forecaster.TrajectoryForecaster`
     plus :meth:`sample`.
@@ -174,12 +175,3 @@ class MultimodalForecaster(MotionModule):
     def on_test_epoch_start(self) -> None:
         self._seed_samples()
 
-    def on_test_epoch_end(self) -> None:
-        if self._plot_batch is not None and self.trainer.is_global_zero:
-            from motionseq.plots import plot_trajectories
-
-            obs, fut, pred = self._plot_batch
-            plot_trajectories(obs.numpy(), fut.numpy(), pred.numpy(),
-                              self.plot_dir() / "trajectories.png",
-                              baseline=constant_velocity(obs, fut.shape[1]).numpy())
-        self._plot_batch = None
