@@ -46,7 +46,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
@@ -134,21 +133,11 @@ def live_loop(ckpt: Path, out: Path, overrides: dict[str, Any] | None = None
 def bare_loop(clip: Path) -> tuple[int, float, float]:
     """(frames, seconds, CPU seconds of the process) of read -> RGB -> Pose.process over
     the clip, graph build included."""
-    import mediapipe as mp
+    from bench.extraction import bare_loop
 
     cpu = time.process_time()
-    t0 = time.perf_counter()
-    n = 0
-    with mp.solutions.pose.Pose(model_complexity=1) as pose:
-        cap = cv2.VideoCapture(str(clip))
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            n += 1
-        cap.release()
-    return n, time.perf_counter() - t0, time.process_time() - cpu
+    n, seconds = bare_loop([clip])
+    return n, seconds, time.process_time() - cpu
 
 
 def model_steps(ckpt: Path) -> tuple[list[float], list[float], str]:
