@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,8 +25,10 @@ GOAL_WALL_S = 300.0  # make train: under 5 minutes on 2 CPU cores
 GOAL_ACCURACY = 0.95
 
 
-def run_experiment(overrides: list[str]) -> tuple[dict[str, float], float]:
-    """Run ``scripts/train.py overrides`` in a fresh process; ``(metrics, wall seconds)``."""
+def run_experiment(overrides: list[str], keep: Path | None = None
+                   ) -> tuple[dict[str, float], float]:
+    """Run ``scripts/train.py overrides`` in a fresh process; ``(metrics, wall seconds)``.
+    ``keep``: copy the best checkpoint there before the run folder goes."""
     with tempfile.TemporaryDirectory(prefix="bench-exp-") as tmp:
         run_dir = Path(tmp) / "run"
         cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), *overrides,
@@ -38,6 +41,9 @@ def run_experiment(overrides: list[str]) -> tuple[dict[str, float], float]:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
                                f"{proc.stderr[-3000:]}")
         metrics = json.loads((run_dir / "metrics.json").read_text())
+        if keep is not None:
+            best = sorted((run_dir / "checkpoints").glob("epoch_*.ckpt"))
+            shutil.copy(best[-1] if best else run_dir / "checkpoints" / "last.ckpt", keep)
     return metrics, wall
 
 

@@ -36,7 +36,7 @@ VIDEOS = ("ntu_a001_drink_water.avi", "kinetics_arm_wrestling.mp4", "ntu_two_per
           "vtest_pedestrians.avi")
 FRAMES = 40  # first frames of each clip
 PAIRS = 3  # interleaved bare / batch pairs
-SPEEDUP_PAIRS = 2
+SPEEDUP_PAIRS = 3
 COPIES = 3  # copies of each clip in the speed-up folder
 # frames per clip in the speed-up folder: long enough that starting two worker processes
 # (import, pose graph) is not most of the run, as with real videos

@@ -9,7 +9,8 @@ weights do not change the work per frame. Clip: ``ntu_a001_drink_water.avi`` (19
 
 - ``live_fps``: ``motionseq.live.app.run`` headless on the clip with ``conf/webcam.yaml``
   as it is (carried state, EMA and hysteresis, the five repetition counters, both wrist
-  paths, skeleton, panel and stats drawn on every frame, the JSONL of one line per frame;
+  paths from a joint-path forecaster as ``experiment=forecast_joints`` builds it (LSTM, 64
+  units, random weights), skeleton, panel and stats drawn on every frame, the JSONL of one line per frame;
   no video file is written, as a window would show the frames instead; capture, pose and
   annotation on their three threads as the app runs them); frames / wall time from
   building the pose graph to the last frame.
@@ -88,6 +89,28 @@ def bench_checkpoint(folder: Path) -> Path:
     ckpt = {"state_dict": model.state_dict()}
     model.on_save_checkpoint(ckpt)
     path = folder / "classifier.ckpt"
+    torch.save(ckpt, path)
+    return path
+
+
+def bench_joint_forecaster(folder: Path) -> Path:
+    """The joint-path forecaster as ``experiment=forecast_joints`` builds it
+    (``conf/model/forecaster.yaml``, ``conf/data/joint_paths.yaml`` windows, 30 fps), random
+    weights, as a checkpoint file; the weights do not change the work per frame."""
+    from omegaconf import OmegaConf
+
+    from motionseq.modules.forecaster import TrajectoryForecaster
+
+    model_cfg = OmegaConf.load(ROOT / "conf" / "model" / "forecaster.yaml")
+    data_cfg = OmegaConf.load(ROOT / "conf" / "data" / "joint_paths.yaml")
+    shape = {k: model_cfg[k] for k in ("decoder", "cell", "hidden", "layers", "bidirectional",
+                                       "frame", "speed_norm")}
+    torch.manual_seed(0)
+    model = TrajectoryForecaster(data_cfg.obs_len, data_cfg.pred_len, 1 / 30, **shape).eval()
+    model.set_normalizer(0.1)
+    ckpt = {"state_dict": model.state_dict()}
+    model.on_save_checkpoint(ckpt)
+    path = folder / "joints.ckpt"
     torch.save(ckpt, path)
     return path
 
@@ -189,10 +212,11 @@ def measure() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ckpt = bench_checkpoint(tmp)
-        live_loop(ckpt, tmp / "warm")  # first-use costs (imports, MediaPipe files)
+        joints = {"joints.ckpt": str(bench_joint_forecaster(tmp))}
+        live_loop(ckpt, tmp / "warm", joints)  # first-use costs (imports, MediaPipe files)
         live, bare, ratios, cpu_ratios = [], [], [], []
         for i in range(PAIRS):
-            s = live_loop(ckpt, tmp / f"live{i}")
+            s = live_loop(ckpt, tmp / f"live{i}", joints)
             n_bare, t_bare, cpu_bare = bare_loop(clip)
             if n_bare != s["frames"]:
                 raise RuntimeError(f"bare loop read {n_bare} frames, live loop {s['frames']}")
@@ -204,7 +228,7 @@ def measure() -> dict[str, Any]:
         latencies, dropped, frames = [], 0, 0
         for i in range(LATENCY_RUNS):
             s = live_loop(ckpt, tmp / f"lat{i}",
-                          {"capture.realtime": True, "capture.drop_stale": True})
+                          {**joints, "capture.realtime": True, "capture.drop_stale": True})
             latencies += s["latencies"]
             dropped += s["dropped"]
             frames += s["frames"]
@@ -230,7 +254,8 @@ def run() -> dict[str, dict[str, Any]]:
     return {
         "live_fps": {"value": round(m["live"], 1), "unit": "frames/s",
                      "note": f"motionseq.live.app.run headless: pose, carried-state "
-                             f"classifier, smoothing, 5 repetition counters, 2 joint paths, "
+                             f"classifier, smoothing, 5 repetition counters, 2 joint paths "
+                             f"from the forecast_joints LSTM forecaster, "
                              f"drawing, JSONL (no video file); capture, pose and annotation "
                              f"threads; median of {PAIRS}; {setup}"},
         "live_fps_bare": {"value": round(m["bare"], 1), "unit": "frames/s",

@@ -17,3 +17,18 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"real data not found at {root} (set MOTIONSEQ_SHARED_DATA to its folder)")
     return root
+
+
+@pytest.fixture(scope="session")
+def joints_run(shared_data: Path, tmp_path_factory) -> dict:
+    """A short ``experiment=forecast_joints`` training on part of Penn Action (20 clips per
+    action): its metrics and checkpoint."""
+    from motionseq.tasks.train import train
+    from tests.test_train import compose_cfg
+
+    root = tmp_path_factory.mktemp("joints")
+    cfg = compose_cfg("train", [
+        "experiment=forecast_joints", f"data.source.poses.root={shared_data / 'penn_action'}",
+        "data.source.poses.limit_per_class=20", "trainer.max_epochs=3", "logger=none",
+        "model.hidden=32"], root)
+    return train(cfg)

@@ -19,7 +19,7 @@ from motionseq.data.workouts import make_workout
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.extract.pose import extract_pose
 from motionseq.live import overlay
-from motionseq.live.app import find_newest_classifier, run
+from motionseq.live.app import find_newest_classifier, find_newest_joint_forecaster, run
 from motionseq.live.capture import Capture
 from motionseq.live.joints import JointPaths
 from motionseq.live.reps import percentile_sorted
@@ -459,6 +459,39 @@ def test_an_error_on_the_detection_thread_ends_the_run(trained, shared_data, tmp
     while threading.active_count() > before and time.time() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= before
+
+
+def test_headless_pose_view_draws_learned_joint_paths(trained, joints_run, shared_data,
+                                                     tmp_path, caplog):
+    """joints.ckpt: the wrists' and ankles' paths come from the forecast_joints model, at
+    most its horizon ahead; a classifier checkpoint there is refused clearly."""
+    cfg = _cfg(tmp_path, source=str(shared_data / "videos" / "kinetics_arm_wrestling.mp4"),
+               ckpt=str(trained["classifier"]), stop=60)
+    with open_dict(cfg):
+        cfg.joints.ckpt = joints_run["checkpoint"]
+        cfg.joints.names = ["left_wrist", "right_wrist", "left_ankle"]
+        cfg.joints.horizon_s = 2.0  # beyond the model's 0.67 s: drawn to 0.67 s
+        cfg.joints.points = 5
+    with caplog.at_level("INFO"):
+        summary = run(cfg)
+    assert "joint paths: learned" in caplog.text and "beyond the model" in caplog.text
+    rows = _jsonl(summary["jsonl"])
+    paths = [(r["frame"], j, np.array(p)) for r in rows for j, p in r["paths"].items()]
+    assert paths and {j for _, j, _ in paths} <= {"left_wrist", "right_wrist", "left_ankle"}
+    assert min(f for f, _, _ in paths) >= 14  # 15 frames (0.5 s at 30 fps) observed first
+    assert all(p.shape == (6, 2) and np.isfinite(p).all() for _, _, p in paths)
+    with open_dict(cfg):
+        cfg.joints.ckpt = str(trained["classifier"])
+    with pytest.raises(ConfigError, match="trajectory forecaster"):
+        run(cfg)
+
+
+def test_newest_joint_forecaster_is_a_forecast_joints_run(trained, forecaster_ckpt,
+                                                           joints_run):
+    """joints.ckpt=auto: the newest forecaster trained on joint paths, never the pedestrian
+    forecaster or a classifier; none there: lines."""
+    assert find_newest_joint_forecaster(trained["root"]) is None  # classifier + ETH/UCY model
+    assert find_newest_joint_forecaster(joints_run["run_dir"]) == Path(joints_run["checkpoint"])
 
 
 def test_headless_people_view_on_a_street_video(forecaster_ckpt, shared_data, tmp_path):

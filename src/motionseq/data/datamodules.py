@@ -275,12 +275,13 @@ class TrajectoryDataModule(_Loaders):
     def __init__(self, source: Source, obs_len: int = 8, pred_len: int = 12,
                  batch_size: int = 128, num_workers: int = 0, seed: int = 0,
                  val_fraction: float = 0.15, rotate: bool = False,
-                 scene: str | None = None) -> None:
+                 scene: str | None = None, train_stride: int = 1) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.scene = scene  # a name for summaries (e.g. the ETH/UCY test scene)
         self.source, self.obs_len, self.pred_len = source, obs_len, pred_len
         self.val_fraction = val_fraction
         self.rotate = rotate
+        self.train_stride = train_stride  # windows start every n-th step in train (val, test: 1)
         self.dt: float | None = None
         self._scale: float | None = None
 
@@ -291,7 +292,9 @@ class TrajectoryDataModule(_Loaders):
 
         splits = self.source.load()
         self._check_splits(splits, type(self.source).__name__)
-        windows = {k: make_windows(v, self.obs_len, self.pred_len) for k, v in splits.items() if v}
+        windows = {k: make_windows(v, self.obs_len, self.pred_len,
+                                   stride=self.train_stride if k == "train" else 1)
+                   for k, v in splits.items() if v}
         if "val" not in windows:
             w = windows["train"]
             rng = np.random.default_rng(self.seed)

@@ -37,6 +37,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,10 @@ LIVE_TORCH_THREADS = 1  # PyTorch threads while the loop runs (see torch_threads
 
 # ---------------------------------------------------------------------- set-up helpers
 
-def find_newest_classifier(log_dir: str | Path) -> Path:
-    """The best checkpoint of the most recent action-classifier run under ``log_dir``
-    (``last.ckpt`` when the run has no other)."""
+def _newest_checkpoint(log_dir: str | Path, accept: Callable[[dict[str, Any]], bool]
+                       ) -> Path | None:
+    """The best checkpoint of the most recent run under ``log_dir`` whose motionseq section
+    ``accept`` takes (``last.ckpt`` when the run has no other); None when there is none."""
     from motionseq.modules.base import CHECKPOINT_KEY
     from motionseq.modules.checkpoint import read_checkpoint
 
@@ -81,14 +83,33 @@ def find_newest_classifier(log_dir: str | Path) -> Path:
                reverse=True)
     for path in found:
         try:
-            target = read_checkpoint(path)[CHECKPOINT_KEY]["target"]
+            meta = read_checkpoint(path)[CHECKPOINT_KEY]
         except CheckpointError:
             continue
-        if target.endswith(".ActionClassifier"):
+        if accept(meta):
             return path
-    raise CheckpointError(
-        f"no trained action classifier under {root} (looked for **/checkpoints/*.ckpt); "
-        f"train one with `make train`, or pass ckpt=PATH")
+    return None
+
+
+def find_newest_classifier(log_dir: str | Path) -> Path:
+    """The best checkpoint of the most recent action-classifier run under ``log_dir``."""
+    found = _newest_checkpoint(log_dir, lambda m: m["target"].endswith(".ActionClassifier"))
+    if found is None:
+        raise CheckpointError(
+            f"no trained action classifier under {log_dir} (looked for "
+            f"**/checkpoints/*.ckpt); train one with `make train`, or pass ckpt=PATH")
+    return found
+
+
+def find_newest_joint_forecaster(log_dir: str | Path) -> Path | None:
+    """The best checkpoint of the most recent ``experiment=forecast_joints`` run (a
+    trajectory forecaster trained on joint paths) under ``log_dir``; None when none."""
+    def joints(meta: dict[str, Any]) -> bool:
+        source = ((meta["hparams"].get("data_config") or {}).get("source") or {})
+        return (meta["target"].endswith(".TrajectoryForecaster")
+                and str(source.get("_target_", "")).endswith(".JointPathsSource"))
+
+    return _newest_checkpoint(log_dir, joints)
 
 
 def has_display() -> bool:
@@ -183,7 +204,7 @@ class PoseView:
 
     def __init__(self, cfg: DictConfig, model, fps: float, runner=None) -> None:
         from motionseq.extract.pose import LAYOUT, PoseExtractor, PoseOptions
-        from motionseq.live.joints import JointPaths
+        from motionseq.live.joints import JointPaths, load_joint_forecaster
         from motionseq.live.reps import RepCounters
         from motionseq.live.stream import StreamPredictor
         from motionseq.skeleton import get_layout
@@ -197,13 +218,22 @@ class PoseView:
             else None
         joints = cfg.get("joints") or {}
         names = list(joints.get("names") or [])
+        path = joints.get("ckpt")
+        if names and path == "auto":
+            path = find_newest_joint_forecaster(cfg.paths.log_dir)
+            if path is None:
+                log.info("joint paths: no forecast_joints run under %s, extrapolating lines "
+                         "(train one: make train ARGS=\"experiment=forecast_joints\")",
+                         cfg.paths.log_dir)
+        forecaster = load_joint_forecaster(str(path)) if names and path else None
         self.paths = JointPaths(names, LAYOUT, fps, joints.get("horizon_s", 0.7),
                                 joints.get("fit_s", 0.2), joints.get("points", 8),
-                                cfg.draw.min_visibility) if names else None
+                                cfg.draw.min_visibility, forecaster) if names else None
         self.edges = get_layout(LAYOUT).edges
         self.min_visibility = float(cfg.draw.min_visibility)
         self.extractor = PoseExtractor(PoseOptions(**OmegaConf.to_container(cfg.pose)))
-        log.info("pose view: %s mode, classes %s", self.predictor.mode, ", ".join(self.classes))
+        log.info("pose view: %s mode, classes %s; joint paths: %s", self.predictor.mode,
+                 ", ".join(self.classes), self.paths.kind if self.paths is not None else "off")
         self.model_ms = math.nan
         self.pose_ms = math.nan
 
@@ -244,7 +274,8 @@ class PoseView:
         self.model_ms = pred.latency_ms
         h, w = img.shape[:2]
         counts = self.reps.push(kp, vis, frame.timestamp, w / h) if self.reps else {}
-        paths = self.paths.push(kp, vis) if self.paths is not None else {}
+        paths = self.paths.push(kp, vis, w / h, frame.timestamp) if self.paths is not None \
+            else {}
         top = pred.top(3, self.classes) if pred.probabilities.any() else []
         shown = self.reps.count(pred.label) if self.reps is not None else None
         overlay.draw_skeleton(img, kp, vis, self.edges, self.min_visibility)

@@ -162,7 +162,7 @@ class LastCheckpoint(Checkpoint):
         if (trainer.sanity_checking or trainer.fast_dev_run
                 or trainer.state.fn != "fit" or self._saved_at == (trainer.global_step, epoch_end)):
             return
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)
         self._saved_at = (trainer.global_step, epoch_end)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,

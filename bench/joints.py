@@ -1,0 +1,135 @@
+"""Joint paths: ``make train ARGS="experiment=forecast_joints"`` on Penn Action, next to
+the simple predictors on the same test windows, and the live view's cost per frame.
+
+Data: Penn Action's official split (train clips minus a held-out 15% for validation; test
+1068 clips), wrists and ankles, observe 15 frames (0.5 s), predict 20 (0.67 s), body units
+(torso lengths; see ``motionseq.data.joint_paths``). Needs ``$MOTIONSEQ_PENN_ACTION``,
+else ``../shared/data/penn_action``.
+
+- ``joints_test_ade`` / ``_fde``: the experiment run as a user runs it (``scripts/train.py``
+  in a fresh process), test metrics of the best validation checkpoint.
+- ``joints_cv_ade`` / ``_fde``: constant velocity; ``joints_still_ade`` / ``_fde``: the joint
+  stays where it is; ``joints_linear_ade``: a least-squares line through the 15 observed
+  points, started at the current position (the live view's fallback). Same test windows.
+- ``joint_paths_step_ms``: ``JointPaths.push`` with the trained model for 4 joints (resample
+  onto the model's time grid, body units, one batched forecast, back to the picture),
+  median over STEPS frames of a Penn Action test clip, 1 torch thread.
+
+``python -m bench.joints`` prints the figures without recording them.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.experiments import run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = 1000
+
+
+def penn_root() -> Path:
+    root = Path(os.environ.get("MOTIONSEQ_PENN_ACTION",
+                               ROOT.parent / "shared" / "data" / "penn_action"))
+    if not (root / "labels").is_dir():
+        raise FileNotFoundError(f"Penn Action labels not found under {root} (set "
+                                f"MOTIONSEQ_PENN_ACTION)")
+    return root
+
+
+def baselines(root: Path) -> dict[str, float]:
+    """ADE/FDE of the simple predictors on the experiment's test windows."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from motionseq.models.baselines import constant_velocity, linear_fit
+    from motionseq.modules.metrics import displacement_errors
+
+    cfg = OmegaConf.load(ROOT / "conf" / "data" / "joint_paths.yaml")
+    cfg.source.poses.root = str(root)
+    dm = instantiate(cfg)
+    dm.setup()
+    ds = dm.datasets["test"]
+    obs, fut = torch.as_tensor(ds.obs), torch.as_tensor(ds.fut)
+    pred_len = fut.shape[1]
+    line = linear_fit(obs, pred_len + 1)  # from one step after the last observed point
+    line = line[:, 1:] - (2 * line[:, :1] - line[:, 1:2]) + obs[:, -1:]
+    out = {"windows": float(len(ds))}
+    for name, pred in (("cv", constant_velocity(obs, pred_len)),
+                       ("still", obs[:, -1:].expand(-1, pred_len, -1)), ("linear", line)):
+        err = displacement_errors(pred, fut)
+        out[f"{name}_ade"], out[f"{name}_fde"] = float(err.mean()), float(err[:, -1].mean())
+    return out
+
+
+def step_ms(ckpt: str, root: Path) -> list[float]:
+    """Milliseconds of ``JointPaths.push`` per frame with the trained model."""
+    from motionseq.data.penn_action import read_penn_action
+    from motionseq.live.joints import JointPaths, load_joint_forecaster
+
+    torch.set_num_threads(1)
+    clip = next(c for c in read_penn_action(root) if not c.train and len(c.sequence) >= 60)
+    seq = clip.sequence
+    jp = JointPaths(["left_wrist", "right_wrist", "left_ankle", "right_ankle"], seq.layout,
+                    seq.fps, horizon_s=0.67, min_visibility=0.0,
+                    model=load_joint_forecaster(ckpt))
+    aspect = clip.width / clip.height
+    times = []
+    while len(times) < STEPS:
+        jp.reset()
+        for kp, vis in zip(seq.keypoints, seq.visibility, strict=True):
+            t0 = time.perf_counter()
+            out = jp.push(kp, vis, aspect)
+            dt = (time.perf_counter() - t0) * 1000.0
+            if out:
+                times.append(dt)
+    return times[:STEPS]
+
+
+def run() -> dict[str, dict[str, Any]]:
+    """The figures for ``bench/results.json``."""
+    import tempfile
+
+    root = penn_root()
+    with tempfile.TemporaryDirectory(prefix="bench-joints-") as tmp:
+        ckpt = Path(tmp) / "joints.ckpt"
+        metrics, wall = run_experiment(["experiment=forecast_joints",
+                                        f"data.source.poses.root={root}", "logger=csv"],
+                                       keep=ckpt)
+        base = baselines(root)
+        steps = step_ms(str(ckpt), root)
+    note = (f"Penn Action test clips (1068), wrists and ankles, {int(base['windows'])} windows "
+            f"of 15 observed + 20 predicted frames at 30 fps, body units (torso lengths)")
+    exp = f"`make train ARGS=\"experiment=forecast_joints\"` (LSTM forecaster), {note}"
+    fig = {
+        "joints_test_ade": {"value": round(metrics["test/ade"], 4), "unit": "torso",
+                            "note": exp},
+        "joints_test_fde": {"value": round(metrics["test/fde"], 4), "unit": "torso",
+                            "note": exp},
+        "joints_train_wall_s": {"value": round(wall, 1), "unit": "s",
+                                "note": f"{exp}: the whole process on {os.cpu_count()} CPU "
+                                        f"cores"},
+        "joint_paths_step_ms": {
+            "value": round(statistics.median(steps), 3), "unit": "ms",
+            "note": f"JointPaths.push with the trained model, 4 joints, median of {STEPS} "
+                    f"frames (p95 {np.percentile(steps, 95):.3f} ms), 1 torch thread"},
+    }
+    for name, what in (("cv", "constant velocity"), ("still", "the joint stays put"),
+                       ("linear", "least-squares line through the 15 observed points, "
+                                  "from the current position")):
+        for m in ("ade", "fde"):
+            fig[f"joints_{name}_{m}"] = {"value": round(base[f"{name}_{m}"], 4),
+                                         "unit": "torso", "note": f"{what}; {note}"}
+    return fig
+
+
+if __name__ == "__main__":
+    for name, f in run().items():
+        print(f"{name}: {f['value']} {f['unit']}  ({f['note']})")
