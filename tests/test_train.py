@@ -49,6 +49,8 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def _family(cfg: DictConfig) -> str:
+    if "JointPaths" in cfg.data.source._target_:
+        return "joint_paths"
     for name in ("EthUcy", "PennAction", "Uea"):
         if name in cfg.data.source._target_:
             return name.lower()
@@ -65,6 +67,9 @@ def test_every_experiment_composes_and_instantiates(experiment, tmp_path, data_d
     elif family == "pennaction":
         tiny = [f"data.source.root={request.getfixturevalue('shared_data') / 'penn_action'}",
                 "data.source.limit_per_class=4", "data.source.actions=[squat,pushup]"]
+    elif family == "joint_paths":
+        tiny = [f"data.source.poses.root={request.getfixturevalue('shared_data') / 'penn_action'}",
+                "data.source.poses.limit_per_class=2"]
     elif family == "uea":
         tiny = [f"data.source.root={request.getfixturevalue('shared_data')}"]
     else:
