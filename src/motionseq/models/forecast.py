@@ -42,12 +42,23 @@ class RecurrentDecoder(nn.Module):
         self.out = nn.Linear(hidden, 2)
 
     def forward(self, summary: Tensor, last_disp: Tensor) -> Tensor:
-        h = torch.tanh(self.init_h(summary))[None]
-        state = (h, torch.tanh(self.init_c(summary))[None]) if self.init_c is not None else h
+        h = torch.tanh(self.init_h(summary))
+        c = torch.tanh(self.init_c(summary)) if self.init_c is not None else None
+        # One cell step at a time with the layer's own weights: the same function as
+        # calling the one-layer nn.LSTM/GRU/RNN on a length-1 sequence, without its
+        # per-call weight checks (several times faster for the small batches of live use).
+        r = self.rnn
+        w = (r.weight_ih_l0, r.weight_hh_l0, r.bias_ih_l0, r.bias_hh_l0)
         prev, steps = last_disp, []
         for _ in range(self.pred_len):
-            out, state = self.rnn(self.embed(prev)[:, None], state)
-            prev = prev + self.out(out[:, 0])  # predict the change of displacement
+            x = self.embed(prev)
+            if self.cell == "lstm":
+                h, c = torch.lstm_cell(x, (h, c), *w)
+            elif self.cell == "gru":
+                h = torch.gru_cell(x, h, *w)
+            else:
+                h = torch.rnn_tanh_cell(x, h, *w)
+            prev = prev + self.out(h)  # predict the change of displacement
             steps.append(prev)
         return torch.stack(steps, dim=1)
 
