@@ -7,7 +7,8 @@ Each seed runs ``scripts/train.py experiment=... seed=N`` in a fresh process wit
 train, and the figure is that checkpoint's accuracy on the test split, read from the run's
 ``metrics.json`` (mean and std over the seeds). A further figure averages the class
 probabilities of the seeds' checkpoints (an ensemble). Not part of ``make bench`` (it takes
-a while): ``make bench-accuracy``.
+a while): ``make bench-accuracy`` (both), ``make bench ARGS=accuracy_penn`` or
+``make bench ARGS=accuracy_natops`` (one).
 
 Data: ``$MOTIONSEQ_PENN_ACTION`` (else ``../shared/data/penn_action``, holding ``labels/``)
 and ``$MOTIONSEQ_UEA`` (else ``../shared/data/natops``, holding ``NATOPS_TRAIN.ts``).
@@ -127,7 +128,8 @@ def _series(experiment: str, env: dict[str, str]) -> tuple[list[dict[str, Any]],
 
 
 def _figures(prefix: str, series: tuple[list[dict[str, Any]], float], scale: float, unit: str,
-             digits: int, goal: str, note: str) -> dict[str, dict[str, Any]]:
+             digits: int, goal: str, note: str, command: str = COMMAND
+             ) -> dict[str, dict[str, Any]]:
     runs, ensemble = series
     tests = [r["test"] * scale for r in runs]
     vals = [r["val"] * scale for r in runs]
@@ -151,21 +153,32 @@ def _figures(prefix: str, series: tuple[list[dict[str, Any]], float], scale: flo
     for seed, t in zip(SEEDS, tests, strict=True):
         out[f"{prefix}_seed{seed}"] = {"value": round(t, digits), "unit": unit,
                                        "note": f"{note}; seed {seed}"}
-    return {k: {"command": COMMAND, **v} for k, v in out.items()}
+    return {k: {"command": command, **v} for k, v in out.items()}
+
+
+PENN_NOTE = ("Penn Action top-1 on the official test split (1068 clips), 2D joints only, "
+             f"`experiment=classify_penn_action`; floor >= {PENN_FLOOR:g}, published HDM-BG "
+             "93.4, CascadeFormer 94.7")
+NATOPS_NOTE = ("UEA NATOPS test accuracy (180 cases), `experiment=classify_natops`; floor "
+               f">= {NATOPS_FLOOR:g}, published ResNet 0.971, InceptionTime 0.966, "
+               "MLSTM-FCN 0.889")
+
+
+def run_penn(command: str = "make bench ARGS=accuracy_penn") -> dict[str, dict[str, Any]]:
+    """Penn Action's figures alone."""
+    series = _series("classify_penn_action", data_env())
+    return _figures("penn_action_top1", series, 100.0, "%", 2, f">= {PENN_GOAL:g}", PENN_NOTE,
+                    command)
+
+
+def run_natops(command: str = "make bench ARGS=accuracy_natops") -> dict[str, dict[str, Any]]:
+    """NATOPS's figures alone."""
+    series = _series("classify_natops", data_env())
+    return _figures("natops_acc", series, 1.0, "fraction", 4, f">= {NATOPS_GOAL:g}",
+                    NATOPS_NOTE, command)
 
 
 def run() -> dict[str, dict[str, Any]]:
-    """The figures for ``bench/results.json``."""
-    env = data_env()
-    penn = _series("classify_penn_action", env)
-    natops = _series("classify_natops", env)
-    penn_note = ("Penn Action top-1 on the official test split (1068 clips), 2D joints only, "
-                 "`experiment=classify_penn_action`; floor >= "
-                 f"{PENN_FLOOR:g}, published HDM-BG 93.4, CascadeFormer 94.7")
-    natops_note = ("UEA NATOPS test accuracy (180 cases), `experiment=classify_natops`; floor "
-                   f">= {NATOPS_FLOOR:g}, published ResNet 0.971, InceptionTime 0.966, "
-                   "MLSTM-FCN 0.889")
-    return {
-        **_figures("penn_action_top1", penn, 100.0, "%", 2, f">= {PENN_GOAL:g}", penn_note),
-        **_figures("natops_acc", natops, 1.0, "fraction", 4, f">= {NATOPS_GOAL:g}", natops_note),
-    }
+    """The figures for ``bench/results.json``: both datasets."""
+    data_env()  # both present before either trains
+    return {**run_penn(COMMAND), **run_natops(COMMAND)}

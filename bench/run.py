@@ -35,11 +35,13 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "forecast_joints": joints.run,
     "extraction": extraction.run,
     "accuracy": accuracy.run,
+    "accuracy_penn": accuracy.run_penn,
+    "accuracy_natops": accuracy.run_natops,
     "live": live.run,
     "memory": memory.run,
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
-OPT_IN = frozenset({"accuracy"})
+OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops"})
 
 
 def main(argv: list[str] | None = None) -> int:
