@@ -494,6 +494,39 @@ def test_newest_joint_forecaster_is_a_forecast_joints_run(trained, forecaster_ck
     assert find_newest_joint_forecaster(joints_run["run_dir"]) == Path(joints_run["checkpoint"])
 
 
+def test_window_keys_snapshot_reset_pause_and_quit(trained, shared_data, tmp_path,
+                                                   monkeypatch, caplog):
+    """With a window: s saves the picture, r resets the state, p pauses until p again,
+    q quits. The window itself is replaced by a script of key presses."""
+    from motionseq.live import app
+
+    shown, keys = [], iter("srp" + "q")
+    paused_keys = iter([-1, ord("x"), ord("p")])  # nothing, another key, then p resumes
+
+    def show(img):
+        shown.append(img.copy())
+        return ord(next(keys))
+
+    monkeypatch.setattr(app, "has_display", lambda: True)
+    monkeypatch.setattr(app, "_show", show)
+    monkeypatch.setattr(app.cv2, "waitKey", lambda ms: next(paused_keys) & 0xFF)
+    monkeypatch.setattr(app.cv2, "destroyAllWindows", lambda: None)
+    resets = []
+    monkeypatch.setattr(app.PoseView, "reset", lambda self: resets.append(len(shown)))
+    cfg = _cfg(tmp_path, source=str(shared_data / "videos" / NTU),
+               ckpt=str(trained["classifier"]), snapshots=str(tmp_path / "snaps"))
+    with open_dict(cfg):
+        cfg.headless = False
+    with caplog.at_level("INFO"):
+        summary = run(cfg)
+    assert summary["frames"] == 4 and len(shown) == 4  # q on the 4th frame ends the run
+    snap = tmp_path / "snaps" / "snapshot_000000.png"
+    assert snap.is_file() and cv2.imread(str(snap)).shape == shown[0].shape
+    assert resets == [2] and "reset" in caplog.text  # r on the 2nd frame
+    assert next(paused_keys, None) is None  # the pause read keys until p
+    assert summary["out"] is None and summary["jsonl"] is None  # a window, no files
+
+
 def test_headless_people_view_on_a_street_video(forecaster_ckpt, shared_data, tmp_path):
     cfg = _cfg(tmp_path, source=str(shared_data / "videos" / "vtest_pedestrians.avi"),
                ckpt=str(forecaster_ckpt), fps=7.0, stop=120)
