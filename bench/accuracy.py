@@ -52,25 +52,29 @@ def data_env() -> dict[str, str]:
     return env
 
 
-def best_val(run_dir: Path) -> float | None:
-    """The highest ``val/acc`` of any epoch in the run's CSV log (the selected checkpoint's)."""
-    best = None
+def val_at(run_dir: Path, epoch: int | None) -> float | None:
+    """``val/acc`` of ``epoch`` in the run's CSV log (None: the highest of any epoch)."""
+    found = None
     for path in run_dir.rglob("metrics.csv"):
         with path.open() as f:
             for row in csv.DictReader(f):
-                if row.get("val/acc"):
-                    v = float(row["val/acc"])
-                    best = v if best is None else max(best, v)
-    return best
+                if not row.get("val/acc"):
+                    continue
+                v = float(row["val/acc"])
+                if epoch is None:
+                    found = v if found is None else max(found, v)
+                elif row.get("epoch") and int(float(row["epoch"])) == epoch:
+                    found = v
+    return found
 
 
-def train_seed(experiment: str, seed: int, env: dict[str, str], run_dir: Path
-               ) -> dict[str, Any]:
+def train_seed(experiment: str, seed: int, env: dict[str, str], run_dir: Path,
+               overrides: tuple[str, ...] = ()) -> dict[str, Any]:
     """``{"test", "val", "wall", "checkpoint"}`` of one training run in a fresh one-thread
-    process writing to ``run_dir``."""
+    process writing to ``run_dir``; ``val`` is the tested checkpoint's validation accuracy."""
     cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), f"experiment={experiment}",
            f"seed={seed}", "logger=csv", f"hydra.run.dir={run_dir}",
-           "callbacks.progress_bar=null"]
+           "callbacks.progress_bar=null", *overrides]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
@@ -79,11 +83,36 @@ def train_seed(experiment: str, seed: int, env: dict[str, str], run_dir: Path
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
                            f"{proc.stderr[-3000:]}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    val = best_val(run_dir)
+    # the tested checkpoint: the one kept besides last.ckpt (epoch_NNN.ckpt)
     best = [p for p in sorted((run_dir / "checkpoints").glob("*.ckpt")) if p.name != "last.ckpt"]
+    epoch = int(best[0].stem.split("_")[-1]) if best and best[0].stem.startswith("epoch_") \
+        else None
+    val = val_at(run_dir, epoch)
     return {"test": float(metrics["test/acc"]),
             "val": float(val if val is not None else metrics.get("val/acc", float("nan"))),
             "wall": wall, "checkpoint": best[0] if best else None}
+
+
+def cross_validate(experiment: str, overrides: tuple[str, ...] = (), folds: int = 5,
+                   seed: int = 0, parallel: int = 2) -> dict[str, Any]:
+    """Accuracy on the training set by ``folds``-fold stratified cross-validation: each fold
+    of train is held out as the validation split once (``+data.val_fold=[k,folds]``) and the
+    tested checkpoint's accuracy on it is pooled over the folds. For choosing between
+    configurations without the test split; meaningful for experiments that do not select
+    their checkpoint on the validation split (``callbacks.model_checkpoint.monitor=null``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = data_env()
+    with tempfile.TemporaryDirectory(prefix="bench-cv-") as tmp:
+        def one(k: int) -> dict[str, Any]:
+            return train_seed(experiment, seed, env, Path(tmp) / f"fold{k}",
+                              (*overrides, f"+data.val_fold=[{k},{folds}]"))
+
+        with ThreadPoolExecutor(parallel) as pool:
+            runs = list(pool.map(one, range(folds)))
+    vals = [r["val"] for r in runs]
+    return {"cv_acc": statistics.mean(vals), "folds": vals,
+            "wall": sum(r["wall"] for r in runs), "test": [r["test"] for r in runs]}
 
 
 def ensemble_accuracy(checkpoints: list[Path]) -> float:
@@ -182,3 +211,20 @@ def run() -> dict[str, dict[str, Any]]:
     """The figures for ``bench/results.json``: both datasets."""
     data_env()  # both present before either trains
     return {**run_penn(COMMAND), **run_natops(COMMAND)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.accuracy cv EXPERIMENT [OVERRIDE ...]``: print the 5-fold
+    cross-validated training-set accuracy of a configuration (nothing is recorded)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 2 or args[0] != "cv":
+        print("usage: python -m bench.accuracy cv EXPERIMENT [OVERRIDE ...]", file=sys.stderr)
+        return 2
+    r = cross_validate(args[1], tuple(args[2:]))
+    print(f"{args[1]} {' '.join(args[2:])}: 5-fold CV accuracy on train {r['cv_acc']:.4f} "
+          f"(folds {', '.join(f'{v:.3f}' for v in r['folds'])}; {r['wall']:.0f} s of training)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

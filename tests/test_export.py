@@ -44,6 +44,9 @@ MODELS = {
     "rnn-max": dict(cell="rnn", pooling="max"),
     "lstm-attention-conv": dict(cell="lstm", pooling="attention", conv_channels=16),
     "lstm-mean-bidirectional": dict(cell="lstm", pooling="mean", bidirectional=True),
+    "gru-mean-fcn-batchnorm": dict(cell="gru", pooling="mean", bidirectional=True,
+                                   conv_channels=[8, 16, 8], conv_kernel=[7, 5, 3],
+                                   conv_layers=3, conv_norm="batch"),
 }
 
 
@@ -62,6 +65,10 @@ def classifier(seed: int = 0, hidden: int = 32, **kw) -> ActionClassifier:
                          hidden=hidden, **kw)
     rng = np.random.default_rng(seed)
     m.set_normalizer(rng.normal(0, 0.3, FEATS.dim), rng.uniform(0.5, 2.0, FEATS.dim))
+    for mod in m.modules():  # running statistics like a trained batch norm's, not 0 and 1
+        if isinstance(mod, torch.nn.BatchNorm1d):
+            mod.running_mean.copy_(torch.from_numpy(rng.normal(0, 0.5, mod.num_features)))
+            mod.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, mod.num_features)))
     return m.eval()
 
 

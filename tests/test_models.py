@@ -148,17 +148,29 @@ def test_forecaster_loss_choice_is_checked():
 # ---------------------------------------------------------- conv front end, attention pooling
 
 
+CONV_FRONTS = {
+    "layer-norm": dict(conv_channels=8, conv_kernel=3, conv_layers=2),
+    # FCN style: per-layer widths and kernels, batch norm over the valid steps
+    "batch-norm": dict(conv_channels=[8, 12, 8], conv_kernel=[7, 5, 3], conv_layers=3,
+                       conv_norm="batch"),
+}
+
+
+@pytest.mark.parametrize("front", list(CONV_FRONTS))
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("pooling", ["attention", "mean", "last"])
-def test_conv_front_end_and_attention_shapes_and_padding(cell, pooling):
+def test_conv_front_end_and_attention_shapes_and_padding(cell, pooling, front):
     torch.manual_seed(0)
     enc = SequenceEncoder(5, hidden=6, layers=2, cell=cell, bidirectional=True, pooling=pooling,
-                          conv_channels=8, conv_kernel=3, conv_layers=2).eval()
+                          **CONV_FRONTS[front])
     seqs = [torch.randn(t, 5) for t in (9, 3, 6, 1)]
     batch = pad_collate([{"x": s, "y": torch.tensor(0)} for s in seqs])
     x = batch["x"].clone()
     for i, s in enumerate(seqs):  # garbage in the padding must not leak into any result
         x[i, len(s):] = 1e3
+    enc.train()
+    enc(x, batch["lengths"])  # a training step moves batch norm's running statistics off 0 / 1
+    enc.eval()
     out, summary = enc(x, batch["lengths"])
     assert out.shape == (4, 9, 12) and summary.shape == (4, 12)
     for i, s in enumerate(seqs):

@@ -128,6 +128,30 @@ def test_natops_trains_well_above_chance(shared_data: Path, tmp_path):
     assert metrics["test/acc"] > 0.5, metrics  # chance is 1/6
 
 
+def test_validation_folds_partition_train_stratified(shared_data: Path):
+    """data.val_fold=[k,5]: the five validation folds of NATOPS train are disjoint, cover
+    all 180 cases, hold 6 of each class, and never touch test."""
+    from motionseq.data.datamodules import ActionDataModule
+    from motionseq.data.datasets import stratified_fold
+    from motionseq.errors import ConfigError
+
+    if not (shared_data / "natops" / "NATOPS_TRAIN.ts").is_file():
+        pytest.skip(f"NATOPS not found under {shared_data / 'natops'}")
+    seen = []
+    for k in range(5):
+        dm = ActionDataModule(UeaSource(str(shared_data), "NATOPS"), val_fold=[k, 5])
+        splits, labels = dm._labelled_splits()
+        assert len(splits["val"]) == 36 and len(splits["train"]) == 144
+        assert len(splits["test"]) == 180
+        assert Counter(labels["val"]) == {c: 6 for c in range(6)}
+        val = {s.keypoints.tobytes() for s in splits["val"]}
+        assert not val & {s.keypoints.tobytes() for s in splits["train"]}
+        seen += val
+    assert len(set(seen)) == 180  # every case validated once
+    with pytest.raises(ConfigError, match="fold"):
+        stratified_fold([0, 1], 5, 5, 0)
+
+
 def _zip(tmp_path: Path, name: str, files: dict[str, str]) -> Path:
     archive = tmp_path / "server" / f"{name}.zip"
     archive.parent.mkdir(parents=True, exist_ok=True)

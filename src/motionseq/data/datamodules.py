@@ -27,6 +27,7 @@ from motionseq.data.datasets import (
     WindowDataset,
     pad_collate,
     process_group,
+    stratified_fold,
     stratified_split,
 )
 from motionseq.data.features import PoseFeatures, feature_stats
@@ -137,9 +138,14 @@ class ActionDataModule(_Loaders):
     def __init__(self, source: Source | None = None, features: PoseFeatures | None = None,
                  val_fraction: float = 0.15, batch_size: int = 64, num_workers: int = 0,
                  seed: int = 0, augment: PoseAugment | None = None,
-                 name: str | None = None, store: str | None = None) -> None:
+                 name: str | None = None, store: str | None = None,
+                 val_fold: list[int] | None = None) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.name = name  # a name for summaries (e.g. the UEA problem)
+        # [k, n]: validate on fold k of n stratified folds of train instead of val_fraction
+        self.val_fold = tuple(int(v) for v in val_fold) if val_fold is not None else None
+        if self.val_fold is not None and len(self.val_fold) != 2:
+            raise ConfigError(f"val_fold must be [fold, folds], got {val_fold!r}")
         self.source = source
         self.features = features or PoseFeatures()
         self.augment = augment if augment is not None and augment.active else None
@@ -182,7 +188,9 @@ class ActionDataModule(_Loaders):
             raise DataError(f"{len(unlabeled)} sequences have no label, e.g. {unlabeled[0]}")
         if "val" not in splits or not splits["val"]:
             labels = [s.label for s in splits["train"]]
-            keep, held = stratified_split(labels, self.val_fraction, self.seed)
+            keep, held = (stratified_fold(labels, *self.val_fold, self.seed)
+                          if self.val_fold is not None
+                          else stratified_split(labels, self.val_fraction, self.seed))
             train = splits["train"]
             splits = {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
         self.class_names = sorted({s.label for s in splits["train"]})
@@ -203,7 +211,8 @@ class ActionDataModule(_Loaders):
         return {"source": f"{type(source).__module__}.{type(source).__qualname__}",
                 "source_settings": settings,
                 "features": json.loads(json.dumps(self.features.to_dict(), default=str)),
-                "val_fraction": self.val_fraction, "seed": self.seed}
+                "val_fraction": self.val_fraction, "seed": self.seed,
+                **({"val_fold": list(self.val_fold)} if self.val_fold is not None else {})}
 
     def _setup_store(self, root: Path) -> None:
         from motionseq.data.store import MANIFEST, SequenceStore, write_store

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 from torch.utils.data.distributed import DistributedSampler
 
-from motionseq.errors import DataError
+from motionseq.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from motionseq.data.pose_augment import PoseAugment
@@ -252,3 +252,25 @@ def stratified_split(
     held_arr = np.sort(np.asarray(held, dtype=np.int64))
     keep = np.setdiff1d(np.arange(len(labels)), held_arr)
     return keep, held_arr
+
+
+def stratified_fold(labels: Sequence[int], fold: int, folds: int, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices into ``(keep, held_out)``: fold ``fold`` of ``folds`` stratified folds
+    (each class dealt round-robin over the folds after a seeded shuffle), for
+    cross-validation on a training set."""
+    if not (isinstance(folds, int) and folds >= 2 and isinstance(fold, int)
+            and 0 <= fold < folds):
+        raise ConfigError(f"a validation fold needs 0 <= fold < folds and folds >= 2; got "
+                          f"fold {fold!r} of {folds!r}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    assign = np.empty(len(labels), dtype=np.int64)
+    offset = 0
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        assign[idx] = (np.arange(len(idx)) + offset) % folds
+        offset += len(idx)  # the next class starts where this one stopped: even fold sizes
+    held = np.flatnonzero(assign == fold)
+    return np.flatnonzero(assign != fold), held

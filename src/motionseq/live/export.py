@@ -231,7 +231,7 @@ def _sidecar(model, ckpt: Path, fmt: str, model_file: str, opset: int | None,
                        "std": [float(v) for v in model.feat_std.detach().cpu()]},
         "model": {k: hp.get(k) for k in ("cell", "hidden", "layers", "bidirectional",
                                          "pooling", "head_hidden", "conv_channels",
-                                         "conv_kernel", "conv_layers")},
+                                         "conv_kernel", "conv_layers", "conv_norm")},
         "check": check,
         "torch_version": torch.__version__,
     }

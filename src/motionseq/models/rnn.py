@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -27,36 +28,98 @@ def make_rnn(cell: str, input_size: int, hidden: int, layers: int = 1,
                         bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
 
 
+ConvNorm = Literal["layer", "batch"]
+_CONV_NORMS = ("layer", "batch")
+
+
+class MaskedBatchNorm(nn.BatchNorm1d):
+    """BatchNorm over the channels of ``[B, T, C]`` whose training statistics come from the
+    valid steps only (``mask [B, T]``, True = valid), so batch padding never shifts them.
+
+    In eval mode it uses the running statistics, a per-step affine map, so a padded batch
+    gives each sequence exactly what it gives alone.
+    """
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:  # type: ignore[override]
+        """``x [B, T, C]``, ``mask [B, T]`` bool or None (all valid) → ``[B, T, C]``."""
+        if not self.training:
+            return nn.functional.batch_norm(x.transpose(1, 2), self.running_mean,
+                                            self.running_var, self.weight, self.bias, False,
+                                            0.0, self.eps).transpose(1, 2)
+        m = (torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None
+             else mask)[..., None].to(x.dtype)  # [B, T, 1]
+        n = m.sum().clamp_min(1.0)
+        mean = (x * m).sum(dim=(0, 1)) / n
+        var = (((x - mean) ** 2) * m).sum(dim=(0, 1)) / n
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                momentum = 0.1 if self.momentum is None else self.momentum
+                unbiased = var * n / (n - 1).clamp_min(1.0)
+                self.running_mean.lerp_(mean.detach(), momentum)
+                self.running_var.lerp_(unbiased.detach(), momentum)
+                self.num_batches_tracked += 1
+        y = (x - mean) / torch.sqrt(var + self.eps)
+        return y * self.weight + self.bias if self.affine else y
+
+
+def _per_layer(value: int | Sequence[int], layers: int, name: str) -> list[int]:
+    """``value`` for every layer: an int is repeated, a list must have ``layers`` entries."""
+    if isinstance(value, int):
+        return [value] * layers
+    values = [int(v) for v in value]
+    if len(values) != layers:
+        raise ConfigError(f"conv {name} lists one value per conv layer: got {len(values)} "
+                          f"values ({values}) for conv_layers={layers}")
+    return values
+
+
 class TemporalConv(nn.Module):
     """A small 1D convolutional front end over time: ``[B, T, F]`` → ``[B, T, C]``.
 
-    Each layer is a ``kernel``-wide convolution (zero padding, same length), a per-step
-    LayerNorm, GELU and dropout. Padded steps are zeroed before every layer, so a padded
-    batch gives each sequence exactly what it would give alone (the convolution's own zero
-    padding looks the same as batch padding). The window is centred: not causal.
+    Each layer is a ``kernel``-wide convolution (zero padding, same length), a norm, GELU
+    and dropout. The norm is a per-step LayerNorm (``norm="layer"``, the default) or a
+    :class:`MaskedBatchNorm` over the channels (``norm="batch"``, FCN style). ``channels``
+    and ``kernel`` are one value for every layer or a list with one per layer (e.g. the
+    FCN's ``[128, 256, 128]`` and ``[7, 5, 3]``); C is the last layer's channels.
+
+    Padded steps are zeroed before every layer, so a padded batch gives each sequence
+    exactly what it would give alone (the convolution's own zero padding looks the same as
+    batch padding; batch statistics skip padded steps). The window is centred: not causal.
     """
 
-    def __init__(self, input_size: int, channels: int, kernel: int = 5, layers: int = 1,
-                 dropout: float = 0.0) -> None:
+    def __init__(self, input_size: int, channels: int | Sequence[int],
+                 kernel: int | Sequence[int] = 5, layers: int = 1, dropout: float = 0.0,
+                 norm: ConvNorm = "layer") -> None:
         super().__init__()
-        if channels < 1 or layers < 1:
+        if layers < 1:
+            raise ConfigError(f"conv layers must be >= 1, got layers={layers}")
+        widths = _per_layer(channels, layers, "channels")
+        kernels = _per_layer(kernel, layers, "kernel")
+        if min(widths) < 1:
             raise ConfigError(f"conv channels and layers must be >= 1, got channels={channels}, "
                               f"layers={layers}")
-        if kernel < 1 or kernel % 2 == 0:
+        if any(k < 1 or k % 2 == 0 for k in kernels):
             raise ConfigError(f"conv kernel must be an odd number >= 1, got {kernel}")
-        self.convs = nn.ModuleList(
-            nn.Conv1d(input_size if i == 0 else channels, channels, kernel, padding=kernel // 2)
-            for i in range(layers))
-        self.norms = nn.ModuleList(nn.LayerNorm(channels) for _ in range(layers))
+        if norm not in _CONV_NORMS:
+            raise ConfigError(f"unknown conv norm {norm!r}; choose one of "
+                              f"{', '.join(_CONV_NORMS)}")
+        ins = [input_size, *widths[:-1]]
+        self.convs = nn.ModuleList(nn.Conv1d(i, c, k, padding=k // 2)
+                                   for i, c, k in zip(ins, widths, kernels, strict=True))
+        self.norms = nn.ModuleList(nn.LayerNorm(c) if norm == "layer" else MaskedBatchNorm(c)
+                                   for c in widths)
+        self.norm = norm
         self.drop = nn.Dropout(dropout)
-        self.out_dim = channels
+        self.out_dim = widths[-1]
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """``x [B, T, F]``, ``mask [B, T]`` bool (True = valid) → ``[B, T, C]``, 0 at padding."""
         for conv, norm in zip(self.convs, self.norms, strict=True):
             if mask is not None:
                 x = x.masked_fill(~mask[..., None], 0.0)
-            x = self.drop(nn.functional.gelu(norm(conv(x.transpose(1, 2)).transpose(1, 2))))
+            h = conv(x.transpose(1, 2)).transpose(1, 2)
+            h = norm(h, mask) if isinstance(norm, MaskedBatchNorm) else norm(h)
+            x = self.drop(nn.functional.gelu(h))
         return x if mask is None else x.masked_fill(~mask[..., None], 0.0)
 
 
@@ -84,21 +147,25 @@ class SequenceEncoder(nn.Module):
     last *valid* step (both directions when bidirectional), a masked mean/max or a masked
     attention-weighted sum over the valid steps.
 
-    ``conv_channels > 0`` puts a :class:`TemporalConv` front end (``conv_layers`` layers of
-    width ``conv_kernel``) before the recurrent layers; it is not causal, so streaming
+    ``conv_channels > 0`` (or a list of per-layer channels) puts a :class:`TemporalConv`
+    front end (``conv_layers`` layers of width ``conv_kernel``, normalised by ``conv_norm``:
+    ``layer`` or ``batch``) before the recurrent layers; it is not causal, so streaming
     steps are then unavailable.
     """
 
     def __init__(self, input_size: int, hidden: int = 128, layers: int = 1, cell: Cell = "lstm",
                  bidirectional: bool = False, dropout: float = 0.0,
-                 pooling: Pooling = "last", conv_channels: int = 0, conv_kernel: int = 5,
-                 conv_layers: int = 1) -> None:
+                 pooling: Pooling = "last", conv_channels: int | Sequence[int] = 0,
+                 conv_kernel: int | Sequence[int] = 5, conv_layers: int = 1,
+                 conv_norm: ConvNorm = "layer") -> None:
         super().__init__()
         if pooling not in _POOLINGS:
             raise ConfigError(f"unknown pooling {pooling!r}; choose one of {', '.join(_POOLINGS)}")
         self.cell, self.pooling = cell, pooling
-        self.conv = (TemporalConv(input_size, conv_channels, conv_kernel, conv_layers, dropout)
-                     if conv_channels > 0 else None)
+        has_conv = (conv_channels > 0 if isinstance(conv_channels, int)
+                    else len(conv_channels) > 0)
+        self.conv = (TemporalConv(input_size, conv_channels, conv_kernel, conv_layers, dropout,
+                                  conv_norm) if has_conv else None)
         rnn_in = self.conv.out_dim if self.conv is not None else input_size
         self.rnn = make_rnn(cell, rnn_in, hidden, layers, bidirectional, dropout)
         self.out_dim = hidden * (2 if bidirectional else 1)

@@ -34,7 +34,10 @@ class ActionClassifier(MotionModule):
             kept so inference rebuilds the same feature path.
         data_config: the data config the model was trained with (for ``motionseq-eval``).
         conv_channels, conv_kernel, conv_layers: a temporal convolution front end before
-            the recurrent layers (0 channels = none, the default).
+            the recurrent layers (0 channels = none, the default); channels and kernel
+            may be lists with one value per layer.
+        conv_norm: the front end's norm, ``layer`` (per step, the default) or ``batch``
+            (batch statistics over the valid steps, FCN style).
     """
 
     def __init__(self, input_size: int, class_names: list[str], features: dict | None = None,
@@ -43,14 +46,16 @@ class ActionClassifier(MotionModule):
                  head_hidden: int = 0, label_smoothing: float = 0.0,
                  optimizer: Callable | None = None, scheduler: Callable | None = None,
                  monitor: str = "val/acc", monitor_mode: str = "max",
-                 data_config: dict | None = None, conv_channels: int = 0, conv_kernel: int = 5,
-                 conv_layers: int = 1) -> None:
+                 data_config: dict | None = None, conv_channels: int | list[int] = 0,
+                 conv_kernel: int | list[int] = 5, conv_layers: int = 1,
+                 conv_norm: str = "layer") -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.class_names = list(class_names)
         n = len(self.class_names)
         self.encoder = SequenceEncoder(input_size, hidden, layers, cell, bidirectional, dropout,
-                                       pooling, conv_channels, conv_kernel, conv_layers)
+                                       pooling, conv_channels, conv_kernel, conv_layers,
+                                       conv_norm)
         self.head = ClassificationHead(self.encoder.out_dim, n, head_hidden, dropout)
         self.register_buffer("feat_mean", torch.zeros(input_size))
         self.register_buffer("feat_std", torch.ones(input_size))
