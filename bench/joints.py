@@ -49,7 +49,7 @@ def baselines(root: Path) -> dict[str, float]:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from motionseq.models.baselines import constant_velocity, linear_fit
+    from motionseq.models.baselines import constant_velocity, linear_from_last
     from motionseq.modules.metrics import displacement_errors
 
     cfg = OmegaConf.load(ROOT / "conf" / "data" / "joint_paths.yaml")
@@ -59,8 +59,7 @@ def baselines(root: Path) -> dict[str, float]:
     ds = dm.datasets["test"]
     obs, fut = torch.as_tensor(ds.obs), torch.as_tensor(ds.fut)
     pred_len = fut.shape[1]
-    line = linear_fit(obs, pred_len + 1)  # from one step after the last observed point
-    line = line[:, 1:] - (2 * line[:, :1] - line[:, 1:2]) + obs[:, -1:]
+    line = linear_from_last(obs, pred_len)
     out = {"windows": float(len(ds))}
     for name, pred in (("cv", constant_velocity(obs, pred_len)),
                        ("still", obs[:, -1:].expand(-1, pred_len, -1)), ("linear", line)):

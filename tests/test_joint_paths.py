@@ -21,6 +21,7 @@ from motionseq.live.joints import JointPaths, load_joint_forecaster
 from motionseq.modules.forecaster import TrajectoryForecaster
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import get_layout
+from tests.test_errors import _Source
 
 LAY = get_layout("penn13")
 J = LAY.index
@@ -75,27 +76,19 @@ def test_joint_tracks_break_at_gaps_and_skip_unseen_joints():
         joint_tracks(seq, ["nose_tip"])
 
 
-class _Poses:
-    def __init__(self, splits):
-        self.splits = splits
-
-    def load(self):
-        return self.splits
-
-
 def test_source_holds_out_whole_train_clips_for_validation():
     seqs = [_walker() for _ in range(20)]
     for i, s in enumerate(seqs):
         s.source = f"clip{i}"
-    out = JointPathsSource(_Poses({"train": seqs, "test": seqs[:2]}), ["left_wrist"],
+    out = JointPathsSource(_Source({"train": seqs, "test": seqs[:2]}), ["left_wrist"],
                            val_fraction=0.3, seed=1).load()
     assert len(out["train"]) + len(out["val"]) == 20 and out["val"] and out["train"]
     with pytest.raises(ConfigError, match="val_fraction"):
-        JointPathsSource(_Poses({}), val_fraction=1.0)
+        JointPathsSource(_Source({}), val_fraction=1.0)
     blind = PoseSequence(np.full((30, 13, 2), np.nan, np.float32), np.zeros((30, 13)), 30.0,
                          "penn13")
     with pytest.raises(DataError, match="nothing to forecast"):
-        JointPathsSource(_Poses({"train": [blind], "test": [blind]}), ["left_wrist"]).load()
+        JointPathsSource(_Source({"train": [blind], "test": [blind]}), ["left_wrist"]).load()
 
 
 def test_penn_action_joint_paths(shared_data):

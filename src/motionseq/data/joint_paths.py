@@ -4,7 +4,7 @@ Any pose source (Penn Action, own extracted videos, ...) becomes :class:`Tracks`
 trajectory data module windows like pedestrian paths: each chosen joint of each sequence
 is one agent, one frame one step. Positions are in **body units**: image coordinates with
 the correct aspect ratio (pixels, or image-normalised x times width / height) divided by
-the sequence's torso length (hip centre to shoulder centre, :func:`body_frame`), so a
+the sequence's torso length (hip centre to shoulder centre, :func:`torso_length`), so a
 model trained on one picture size or distance to the camera serves any other. The live
 view converts its stream the same way (:func:`to_body_units`, :func:`from_body_units`).
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from motionseq.data.features import body_frame
+from motionseq.data.datasets import stratified_split
 from motionseq.errors import ConfigError, DataError
 from motionseq.sequence import PoseSequence, Tracks
 from motionseq.skeleton import get_layout
@@ -30,16 +30,16 @@ DEFAULT_JOINTS = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
 
 
 def torso_length(keypoints: np.ndarray, layout: str, aspect: float = 1.0) -> float:
-    """Median torso length of ``[T, J, C]`` keypoints in ``x * aspect, y`` units; NaN when
-    the hips and shoulders are never all seen."""
-    kp = np.asarray(keypoints, np.float64)[..., :2] * np.array([aspect, 1.0])
+    """Median torso length (hip centre to shoulder centre, the layout's centre and scale
+    joints, as :func:`~motionseq.data.features.body_frame` measures it) of ``[T, J, C]``
+    keypoints in ``x * aspect, y`` units, over the frames where all four are seen; NaN when
+    none is."""
     lay = get_layout(layout)
-    ok = np.isfinite(kp[:, list(lay.center_joints) + list(lay.scale_joints)]).all(axis=(1, 2))
-    if not ok.any():
-        return float("nan")
-    _, scale = body_frame(kp[ok], layout)
-    scale = scale[scale > 1e-6]
-    return float(np.median(scale)) if scale.size else float("nan")
+    kp = np.asarray(keypoints, np.float64)[..., :2] * np.array([aspect, 1.0])
+    hips, shoulders = kp[:, list(lay.center_joints)], kp[:, list(lay.scale_joints)]
+    length = np.linalg.norm(shoulders.mean(axis=1) - hips.mean(axis=1), axis=-1)
+    length = length[np.isfinite(length) & (length > 1e-6)]
+    return float(np.median(length)) if length.size else float("nan")
 
 
 def to_body_units(xy: np.ndarray, torso: float, aspect: float = 1.0) -> np.ndarray:
@@ -87,8 +87,8 @@ class JointPathsSource:
             whose keypoints have the true aspect ratio (e.g. Penn Action in pixels).
         joints: joint names of the source's layout.
         min_visibility: joints less visible than this count as missing.
-        val_fraction: share of the *train* sequences held out whole for validation
-            (windows of one clip never sit on both sides).
+        val_fraction: share of the *train* sequences of each label held out whole for
+            validation (windows of one clip never sit on both sides).
         seed: the validation draw.
         aspect: x is multiplied by this first (width / height for image-normalised x).
     """
@@ -108,9 +108,10 @@ class JointPathsSource:
         splits = self.poses.load()
         if "val" not in splits or not splits["val"]:
             train = list(splits.get("train") or [])
-            held = np.random.default_rng(self.seed).random(len(train)) < self.val_fraction
-            splits = {**splits, "train": [s for s, h in zip(train, held, strict=True) if not h],
-                      "val": [s for s, h in zip(train, held, strict=True) if h]}
+            keep, held = stratified_split([s.label or "" for s in train], self.val_fraction,
+                                          self.seed)
+            splits = {**splits, "train": [train[i] for i in keep],
+                      "val": [train[i] for i in held]}
         out: dict[str, list[Tracks]] = {}
         for split, seqs in splits.items():
             tracks = [joint_tracks(s, self.joints, self.min_visibility, self.aspect)

@@ -10,7 +10,7 @@ Two predictors, same output:
   to ``horizon_s`` are mapped back to the picture. All joints go through the model as one
   batch.
 - **linear** (no checkpoint): the last ``fit_s`` seconds are fitted with a least-squares
-  line (:func:`~motionseq.models.baselines.linear_fit`, the trajectory baseline) and
+  line (:func:`~motionseq.models.baselines.linear_from_last`, the trajectory baseline) and
   extended ``horizon_s`` seconds ahead from the joint's current position. A fit over
   several frames rather than the last step keeps pose jitter from swinging the line.
 """
@@ -26,7 +26,7 @@ import torch
 
 from motionseq.data.joint_paths import from_body_units, to_body_units, torso_length
 from motionseq.errors import ConfigError
-from motionseq.models.baselines import linear_fit
+from motionseq.models.baselines import linear_from_last
 from motionseq.skeleton import get_layout
 
 __all__ = ["JointPaths", "load_joint_forecaster"]
@@ -153,11 +153,8 @@ class JointPaths:
         ok = np.isfinite(obs).all(axis=(1, 2))
         if not ok.any():
             return {}
-        with torch.inference_mode():
-            fut = linear_fit(torch.from_numpy(obs[ok]), self.ahead).numpy()  # [n, ahead, 2]
-        # The line starts where the joint is now, not where the fit puts it.
-        line_now = 2.0 * fut[:, 0] - fut[:, 1]
-        fut = fut - line_now[:, None] + obs[ok][:, -1][:, None]
+        with torch.inference_mode():  # [n, ahead, 2], from where the joint is now
+            fut = linear_from_last(torch.from_numpy(obs[ok]), self.ahead).numpy()
         out = {}
         for k, j in enumerate(np.flatnonzero(ok)):
             out[self.names[j]] = np.vstack([obs[j, -1], fut[k, self.take]])

@@ -27,6 +27,17 @@ def constant_velocity(obs: Tensor, pred_len: int) -> Tensor:
     return obs[:, -1:, :] + k[None, :, None] * step[:, None, :]
 
 
+def _line(obs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Least-squares line per coordinate over ``t = 0 .. T_obs - 1``: ``(mean [B, 1, D],
+    slope [B, 1, D], mean time)``."""
+    n = obs.shape[1]
+    t = torch.arange(n, dtype=obs.dtype, device=obs.device)
+    tc = t - t.mean()  # centred times make the slope a plain ratio
+    mean = obs.mean(dim=1, keepdim=True)
+    slope = (tc[None, :, None] * (obs - mean)).sum(dim=1, keepdim=True) / (tc**2).sum()
+    return mean, slope, t.mean()
+
+
 def linear_fit(obs: Tensor, pred_len: int) -> Tensor:
     """Least-squares line through the observed points, extrapolated.
 
@@ -35,9 +46,16 @@ def linear_fit(obs: Tensor, pred_len: int) -> Tensor:
     """
     _check(obs, pred_len)
     n = obs.shape[1]
-    t = torch.arange(n, dtype=obs.dtype, device=obs.device)
-    tc = t - t.mean()  # centred times make the slope a plain ratio
-    mean = obs.mean(dim=1, keepdim=True)  # [B, 1, 2]
-    slope = (tc[None, :, None] * (obs - mean)).sum(dim=1, keepdim=True) / (tc**2).sum()
-    tf = torch.arange(n, n + pred_len, dtype=obs.dtype, device=obs.device) - t.mean()
+    mean, slope, t_mean = _line(obs)
+    tf = torch.arange(n, n + pred_len, dtype=obs.dtype, device=obs.device) - t_mean
     return mean + tf[None, :, None] * slope
+
+
+def linear_from_last(obs: Tensor, pred_len: int) -> Tensor:
+    """The least-squares line's velocity (see :func:`linear_fit`) carried on from the last
+    observed point, so the path starts where the agent is now: ``[B, T_obs, 2] ->
+    [B, pred_len, 2]``."""
+    _check(obs, pred_len)
+    _, slope, _ = _line(obs)
+    k = torch.arange(1, pred_len + 1, dtype=obs.dtype, device=obs.device)
+    return obs[:, -1:, :] + k[None, :, None] * slope
