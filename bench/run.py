@@ -19,6 +19,7 @@ from bench import (
     memory,
     pets_forecast,
     results,
+    sim2real,
     tracking,
     train_throughput,
 )
@@ -39,9 +40,10 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "accuracy_natops": accuracy.run_natops,
     "live": live.run,
     "memory": memory.run,
+    "sim2real": sim2real.run,
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
-OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops"})
+OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real"})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from motionseq.live.app import find_newest_classifier, find_newest_joint_forecas
 from motionseq.live.capture import Capture
 from motionseq.live.joints import JointPaths
 from motionseq.live.reps import percentile_sorted
-from motionseq.live.stream import NO_PERSON, UNKNOWN, StreamPredictor
+from motionseq.live.stream import NO_KNOWN_ACTION, NO_PERSON, UNKNOWN, StreamPredictor
 from motionseq.modules.classifier import ActionClassifier
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import get_layout
@@ -192,11 +192,25 @@ def test_ema_and_hysteresis():
     assert labels[10:14] == ["a", "a", "a", "b"]
     # one frame of c does not change the label
     assert set(labels[14:22]) == {"b"}
-    # uniform probabilities: the confidence falls below 0.5 and unknown takes over
-    assert labels[-1] == UNKNOWN and "b" in labels[22:26]
+    # uniform probabilities: the confidence falls below 0.5: no known action
+    assert labels[-1] == NO_KNOWN_ACTION and "b" in labels[22:26]
     p = preds[-1]
     assert p.probabilities.shape == (3,) and abs(float(p.probabilities.sum()) - 1) < 1e-5
     assert p.raw is not None and p.person
+
+
+def test_background_class_and_the_checkpoint_threshold():
+    """A leading background class, or a leading action below the checkpoint's
+    known_threshold (the default min_confidence), shows "no known action"."""
+    model = _classifier(classes=["a", "b", "other"])
+    model.hparams["known_threshold"] = 0.7
+    sp = StreamPredictor(model, mode="window", smoothing=1.0, hold=1, min_frames=1)
+    assert sp.min_confidence == 0.7
+    script = iter(np.asarray(p, np.float32) for p in
+                  ([0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.3, 0.1, 0.6], [0.1, 0.85, 0.05]))
+    sp._window_step = lambda: next(script)
+    labels = [sp.push(_pose(), np.ones(33)).label for _ in range(4)]
+    assert labels == ["a", NO_KNOWN_ACTION, NO_KNOWN_ACTION, "b"]
 
 
 def test_no_person_and_reset_after_a_long_absence():
@@ -381,7 +395,7 @@ def test_headless_pose_view_writes_video_and_one_line_per_frame(clip, frames, tr
     classes = list(torch.load(trained["classifier"], weights_only=True)["motionseq"]
                    ["hparams"]["class_names"])
     assert [r["frame"] for r in rows] == list(range(frames))
-    assert all(r["label"] in {*classes, UNKNOWN, NO_PERSON} for r in rows)
+    assert all(r["label"] in {*classes, UNKNOWN, NO_PERSON, NO_KNOWN_ACTION} for r in rows)
     assert all(list(r["probabilities"]) == classes for r in rows)
     people = [r for r in rows if r["keypoints"] is not None]
     assert all(np.shape(r["keypoints"]) == (33, 4) for r in people)

@@ -139,7 +139,8 @@ class ActionDataModule(_Loaders):
                  val_fraction: float = 0.15, batch_size: int = 64, num_workers: int = 0,
                  seed: int = 0, augment: PoseAugment | None = None,
                  name: str | None = None, store: str | None = None,
-                 val_fold: list[int] | None = None) -> None:
+                 val_fold: list[int] | None = None,
+                 class_names: list[str] | None = None) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.name = name  # a name for summaries (e.g. the UEA problem)
         # [k, n]: validate on fold k of n stratified folds of train instead of val_fraction
@@ -151,6 +152,9 @@ class ActionDataModule(_Loaders):
         self.augment = augment if augment is not None and augment.active else None
         self.val_fraction = val_fraction
         self.store = store
+        # a fixed class order (fine-tuning: the start checkpoint's), the data's other
+        # classes after it; None: the train split's labels, sorted
+        self._given_classes = list(class_names) if class_names else None
         self.class_names: list[str] = []
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -193,7 +197,9 @@ class ActionDataModule(_Loaders):
                           else stratified_split(labels, self.val_fraction, self.seed))
             train = splits["train"]
             splits = {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
-        self.class_names = sorted({s.label for s in splits["train"]})
+        found = sorted({s.label for s in splits["train"]})
+        first = self._given_classes or []
+        self.class_names = first + [c for c in found if c not in first]
         index = {c: i for i, c in enumerate(self.class_names)}
         label_ids = {}
         for split, seqs in splits.items():

@@ -56,7 +56,7 @@ __all__ = ["VIDEO_SUFFIXES", "MANIFEST", "FIELDS", "BatchSummary", "find_videos"
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
-                  ".flv", ".3gp")
+                  ".flv", ".3gp", ".gif")  # OpenCV decodes animated GIFs
 MANIFEST = "manifest.csv"
 # fewer decoded frames than this fraction of the header's count marks a video failed
 MIN_DECODED = 0.9

@@ -48,9 +48,10 @@ import torch
 from motionseq.data.features import PoseFeatures
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.live.step import StepEncoder, step_unavailable
+from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION
 from motionseq.skeleton import can_map, get_layout, joint_mapping
 
-__all__ = ["NO_PERSON", "UNKNOWN", "Prediction", "StreamPredictor"]
+__all__ = ["NO_KNOWN_ACTION", "NO_PERSON", "UNKNOWN", "Prediction", "StreamPredictor"]
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,9 @@ class StreamPredictor:
             last probabilities in between).
         smoothing: EMA weight of each new frame's probabilities, in (0, 1]; 1 = none.
         hold: frames a new label must lead before it is shown (hysteresis).
-        min_confidence: below this smoothed probability the label is :data:`UNKNOWN`.
+        min_confidence: below this smoothed probability of the leading action the label is
+            :data:`NO_KNOWN_ACTION`; None: the checkpoint's ``known_threshold`` (0.5 for a
+            checkpoint without one).
         min_frames: frames with a person needed before a label is shown.
         absent_frames: frames without a person before :data:`NO_PERSON` is shown.
         runner: window mode: a callable from the window's raw features ``[n, F]`` float32
@@ -119,7 +122,7 @@ class StreamPredictor:
 
     def __init__(self, model, source_layout: str = "mediapipe33", fps: float = 30.0,
                  mode: Mode = "auto", window: int = 64, restart: bool = True, stride: int = 1,
-                 smoothing: float = 0.3, hold: int = 5, min_confidence: float = 0.5,
+                 smoothing: float = 0.3, hold: int = 5, min_confidence: float | None = None,
                  min_frames: int = 8, absent_frames: int = 3,
                  runner: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if mode not in ("window", "carried", "auto"):
@@ -141,7 +144,11 @@ class StreamPredictor:
         self._check_layout(source_layout)
         self.fps, self.window, self.stride = float(fps), int(window), int(stride)
         self.smoothing, self.hold = float(smoothing), int(hold)
+        if min_confidence is None:
+            min_confidence = hp.get("known_threshold")
+            min_confidence = 0.5 if min_confidence is None else min_confidence
         self.min_confidence, self.min_frames = float(min_confidence), int(min_frames)
+        self._known = np.array([c != BACKGROUND for c in self.classes])
         self.absent_frames = int(absent_frames)
         self.restart = bool(restart)
         self.runner = runner
@@ -375,7 +382,9 @@ class StreamPredictor:
             lead = UNKNOWN
         else:
             i = int(np.argmax(self._ema))
-            lead = self.classes[i] if self._ema[i] >= self.min_confidence else UNKNOWN
+            best = float(np.max(self._ema[self._known])) if self._known.any() else 0.0
+            lead = self.classes[i] if self._known[i] and best >= self.min_confidence \
+                else NO_KNOWN_ACTION
         if self._label == NO_PERSON:  # somebody is back: start from unknown
             self._label = UNKNOWN
         if lead == self._label:

@@ -15,9 +15,11 @@ from torchmetrics.classification import (
     MulticlassF1Score,
 )
 
+from motionseq.errors import ConfigError
 from motionseq.models.heads import ClassificationHead
 from motionseq.models.rnn import SequenceEncoder
 from motionseq.modules.base import MotionModule
+from motionseq.modules.openset import SCORES, choose_threshold, known_classes, known_score
 
 
 class ActionClassifier(MotionModule):
@@ -38,6 +40,11 @@ class ActionClassifier(MotionModule):
             may be lists with one value per layer.
         conv_norm: the front end's norm, ``layer`` (per step, the default) or ``batch``
             (batch statistics over the valid steps, FCN style).
+        open_set: the known-action score (:mod:`motionseq.modules.openset`): ``msp`` or
+            ``energy``.
+        known_keep: after each validation epoch ``known_threshold`` is set so that this
+            share of the in-class validation clips scores at or above it; it travels in the
+            checkpoint and inference shows "no known action" below it (None: no threshold).
     """
 
     def __init__(self, input_size: int, class_names: list[str], features: dict | None = None,
@@ -48,7 +55,9 @@ class ActionClassifier(MotionModule):
                  monitor: str = "val/acc", monitor_mode: str = "max",
                  data_config: dict | None = None, conv_channels: int | list[int] = 0,
                  conv_kernel: int | list[int] = 5, conv_layers: int = 1,
-                 conv_norm: str = "layer") -> None:
+                 conv_norm: str = "layer", open_set: str = "msp",
+                 known_keep: float | None = 0.9, known_threshold: float | None = None,
+                 temperature: float = 1.0) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.class_names = list(class_names)
@@ -66,6 +75,13 @@ class ActionClassifier(MotionModule):
             }, prefix=f"{stage}/"))
         self.test_confmat = MulticlassConfusionMatrix(n)
         self.last_confusion: np.ndarray | None = None
+        if open_set not in SCORES:
+            raise ConfigError(f"model.open_set must be one of {', '.join(SCORES)}, got "
+                              f"{open_set!r}")
+        if known_keep is not None and not 0.0 < known_keep <= 1.0:
+            raise ConfigError(f"model.known_keep must be in (0, 1] or null, got {known_keep}")
+        self._val_logits: list[Tensor] = []
+        self._val_labels: list[Tensor] = []
 
     def set_normalizer(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Store the training-set feature statistics (``[F]`` each) in the model."""
@@ -90,11 +106,35 @@ class ActionClassifier(MotionModule):
         metrics.update(logits.detach(), y)
         if stage == "test":
             self.test_confmat.update(logits.detach(), y)
+        if stage == "val" and self.hparams.get("known_keep") is not None:
+            self._val_logits.append(logits.detach().cpu())
+            self._val_labels.append(y.detach().cpu())
         bs = y.shape[0]
         self.log(f"{stage}/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs,
                  sync_dist=True, prog_bar=stage != "test")
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
         return loss
+
+    def on_validation_epoch_end(self) -> None:
+        """Choose ``known_threshold`` on this epoch's in-class validation clips, so that a
+        checkpoint saved after this validation carries the threshold of its weights."""
+        if not self._val_logits:
+            return
+        logits, labels = torch.cat(self._val_logits), torch.cat(self._val_labels)
+        self._val_logits, self._val_labels = [], []
+        if self.trainer.world_size > 1:  # every rank holds its shard of the split
+            logits = self.all_gather(logits).reshape(-1, logits.shape[-1])
+            labels = self.all_gather(labels).reshape(-1)
+        known = torch.as_tensor(known_classes(self.class_names))
+        inside = torch.isin(labels, known)
+        if self.trainer.sanity_checking or not bool(inside.any()):
+            return
+        scores = known_score(self, logits[inside].float().numpy())
+        self.hparams["known_threshold"] = choose_threshold(scores, self.hparams.known_keep)
+
+    def known_scores(self, logits: Tensor) -> np.ndarray:
+        """Known-action scores ``[B]`` of logits ``[B, C]`` (:mod:`motionseq.modules.openset`)."""
+        return known_score(self, logits.detach().float().cpu().numpy())
 
     def on_test_epoch_end(self) -> None:
         cm = self.test_confmat.compute().cpu().numpy()

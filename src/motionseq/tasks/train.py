@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, read_write
 
 from motionseq.errors import CheckpointError, ConfigError
 from motionseq.modules.checkpoint import CHECKPOINT_KEY, AtomicCheckpointIO, read_checkpoint
+from motionseq.tasks.finetune import apply_init_from, load_start_weights
 from motionseq.tasks.logging_extras import log_run_extras
 from motionseq.tasks.run_info import configure_environment, write_metrics, write_run_info
 from motionseq.tasks.summary import metric_floats, print_summary
@@ -38,6 +39,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     """The data module (set up) and a fresh model that fits it, from ``cfg.data``/``cfg.model``."""
     if "data" not in cfg or "model" not in cfg:
         raise ConfigError("the config needs a data and a model group (e.g. data=workouts)")
+    start = apply_init_from(cfg)
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
     data_config = OmegaConf.to_container(cfg.data, resolve=True)
@@ -45,6 +47,8 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     factory = instantiate(cfg.model, _partial_=True, _convert_="all")
     model = factory(**datamodule.model_kwargs(), data_config=data_config)
     model.set_normalizer(**datamodule.normalizer())
+    if start is not None:
+        load_start_weights(model, start, bool((cfg.get("finetune") or {}).get("head_only")))
     return datamodule, model
 
 
@@ -205,7 +209,9 @@ def check_resumable(ckpt: str, model: pl.LightningModule) -> None:
                                                  f"config {target}"]
     saved = meta["hparams"]
     for key, value in model.hparams.items():
-        if key != "data_config" and key in saved and saved[key] != value:
+        # known_threshold is chosen during training, not configured
+        if key not in ("data_config", "known_threshold") and key in saved \
+                and saved[key] != value:
             diffs.append(f"model.{key}: checkpoint {saved[key]!r}, config {value!r}")
     if _data_kind(saved.get("data_config")) != _data_kind(model.hparams.get("data_config")):
         diffs.append(f"data: checkpoint {_data_kind(saved.get('data_config'))}, config "
