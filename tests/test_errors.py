@@ -85,7 +85,7 @@ def test_checkpoint_weights_of_another_layout(trained_ckpt, tmp_path):
 
 def test_checkpoint_does_not_match_data_cli(trained_ckpt, tmp_path):
     proc = _run_script("eval.py", [f"ckpt_path={trained_ckpt}", "data=workouts",
-                                   *TINY["workouts"], "data.features.layout=penn13"], tmp_path)
+                                   *TINY["workouts"], "data.features.layout=mediapipe33"], tmp_path)
     assert proc.returncode == 2
     assert "does not match this data" in proc.stderr and "input_size" in proc.stderr
     _no_traceback(proc)

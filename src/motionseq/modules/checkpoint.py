@@ -144,6 +144,12 @@ class LastCheckpoint(Checkpoint):
 
     ``ModelCheckpoint(save_last=True)`` rewrites its last file at an epoch end only when
     the best checkpoint changed there, so a run killed later would lose whole epochs.
+
+    Epoch-interval learning-rate schedulers: Lightning steps them after the epoch-end
+    hooks, so a checkpoint written at an epoch end holds them before that epoch's step, and
+    it skips the step at the end of an epoch a run resumed in. Both would leave a resumed
+    run one scheduler step behind; this callback records the pending step (with the metrics
+    a plateau scheduler reads) and takes it on resume, and takes the skipped one.
     """
 
     def __init__(self, dirpath: str | Path, every_n_train_steps: int = 100,
@@ -153,6 +159,41 @@ class LastCheckpoint(Checkpoint):
         self.path = Path(dirpath) / filename
         self.every_n_train_steps = every_n_train_steps
         self._saved_at: tuple[int, int] | None = None  # (global step, epoch-end flag)
+        self._trainer: pl.Trainer | None = None
+        self._pending: dict[str, Any] | None = None  # an epoch-end step to take on resume
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._trainer = trainer
+
+    def state_dict(self) -> dict[str, Any]:
+        """Whether the checkpoint being written is at an epoch end, before the epoch's
+        scheduler step (with the metrics plateau schedulers read), or not."""
+        t = self._trainer
+        at_end = (t is not None and t.state.fn == "fit" and not t.sanity_checking
+                  and t.fit_loop.epoch_loop._num_ready_batches_reached())
+        if not at_end:
+            return {"pending_epoch_step": None}
+        metrics = {c.monitor: float(t.callback_metrics[c.monitor])
+                   for c in t.lr_scheduler_configs
+                   if c.reduce_on_plateau and c.monitor in t.callback_metrics}
+        return {"pending_epoch_step": {"metrics": metrics}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending = state_dict.get("pending_epoch_step")
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None or trainer.fit_loop.restarting:
+            return  # mid-epoch: the step comes at the end of this epoch
+        for config in trainer.lr_scheduler_configs:
+            if config.interval != "epoch":
+                continue
+            if config.reduce_on_plateau:
+                value = pending["metrics"].get(config.monitor)
+                if value is not None:
+                    config.scheduler.step(value)
+            else:
+                config.scheduler.step()
 
     @property
     def state_key(self) -> str:
@@ -173,3 +214,7 @@ class LastCheckpoint(Checkpoint):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._save(trainer, epoch_end=True)
+        loop = trainer.fit_loop
+        if loop.restarting and loop.epoch_loop._num_ready_batches_reached():
+            # the epoch this run resumed in: Lightning will not step the schedulers
+            loop.epoch_loop.update_lr_schedulers("epoch", update_plateau_schedulers=True)

@@ -80,8 +80,8 @@ class ActionClassifier(MotionModule):
                               f"{open_set!r}")
         if known_keep is not None and not 0.0 < known_keep <= 1.0:
             raise ConfigError(f"model.known_keep must be in (0, 1] or null, got {known_keep}")
-        self._val_logits: list[Tensor] = []
-        self._val_labels: list[Tensor] = []
+        self._epoch_logits: list[Tensor] = []
+        self._epoch_labels: list[Tensor] = []
 
     def set_normalizer(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Store the training-set feature statistics (``[F]`` each) in the model."""
@@ -106,25 +106,33 @@ class ActionClassifier(MotionModule):
         metrics.update(logits.detach(), y)
         if stage == "test":
             self.test_confmat.update(logits.detach(), y)
-        if stage == "val" and self.hparams.get("known_keep") is not None:
-            self._val_logits.append(logits.detach().cpu())
-            self._val_labels.append(y.detach().cpu())
+        if stage == "test" or (stage == "val" and self.hparams.get("known_keep") is not None):
+            self._epoch_logits.append(logits.detach().cpu())
+            self._epoch_labels.append(y.detach().cpu())
         bs = y.shape[0]
         self.log(f"{stage}/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=bs,
                  sync_dist=True, prog_bar=stage != "test")
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=bs, prog_bar=stage == "val")
         return loss
 
-    def on_validation_epoch_end(self) -> None:
-        """Choose ``known_threshold`` on this epoch's in-class validation clips, so that a
-        checkpoint saved after this validation carries the threshold of its weights."""
-        if not self._val_logits:
-            return
-        logits, labels = torch.cat(self._val_logits), torch.cat(self._val_labels)
-        self._val_logits, self._val_labels = [], []
+    def _gathered(self) -> tuple[Tensor, Tensor] | None:
+        """This epoch's logits ``[N, C]`` and labels ``[N]`` of every rank, then cleared."""
+        if not self._epoch_logits:
+            return None
+        logits, labels = torch.cat(self._epoch_logits), torch.cat(self._epoch_labels)
+        self._epoch_logits, self._epoch_labels = [], []
         if self.trainer.world_size > 1:  # every rank holds its shard of the split
             logits = self.all_gather(logits).reshape(-1, logits.shape[-1])
             labels = self.all_gather(labels).reshape(-1)
+        return logits, labels
+
+    def on_validation_epoch_end(self) -> None:
+        """Choose ``known_threshold`` on this epoch's in-class validation clips, so that a
+        checkpoint saved after this validation carries the threshold of its weights."""
+        got = self._gathered()
+        if got is None:
+            return
+        logits, labels = got
         known = torch.as_tensor(known_classes(self.class_names))
         inside = torch.isin(labels, known)
         if self.trainer.sanity_checking or not bool(inside.any()):
@@ -137,6 +145,15 @@ class ActionClassifier(MotionModule):
         return known_score(self, logits.detach().float().cpu().numpy())
 
     def on_test_epoch_end(self) -> None:
+        got = self._gathered()
+        threshold = self.hparams.get("known_threshold")
+        if got is not None and threshold is not None:
+            logits, labels = got
+            inside = torch.isin(labels, torch.as_tensor(known_classes(self.class_names)))
+            if bool(inside.any()):
+                # share of in-class test clips that inference would not call "no known action"
+                kept = known_score(self, logits[inside].float().numpy()) >= threshold
+                self.log("test/known_kept", float(kept.mean()))
         cm = self.test_confmat.compute().cpu().numpy()
         self.test_confmat.reset()
         self.last_confusion = cm
