@@ -176,7 +176,7 @@ def score_checkpoint(ckpt: str | Path, split: str = "test", clips: dict | None =
     import torch
 
     from motionseq.modules.checkpoint import module_from_checkpoint
-    from motionseq.modules.openset import SCORES, known_score, score_logits
+    from motionseq.modules.openset import BACKGROUND, SCORES, known_score, score_logits
 
     torch.set_num_threads(1)
     model = module_from_checkpoint(ckpt).eval()
@@ -214,7 +214,7 @@ def score_checkpoint(ckpt: str | Path, split: str = "test", clips: dict | None =
     detail = []
     for rel, seq in sorted(clips.items()):
         label = rel.split("/")[0]
-        if label not in classes:
+        if label not in classes or label == BACKGROUND:  # other/ clips: the open set
             continue
         detail.append((rel, label, stream_label(model, seq, settings)))
     from motionseq.modules.openset import NO_KNOWN_ACTION

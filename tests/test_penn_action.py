@@ -108,10 +108,16 @@ def test_occluded_joints_keep_their_annotated_estimates(clips):
     vis = np.concatenate([c.sequence.visibility for c in clips])
     occluded = vis == 0
     assert occluded.mean() > 0.2  # Penn marks many joints occluded ...
-    assert np.isfinite(kp[occluded]).all(axis=1).mean() > 0.999  # ... with their positions
-    # only the two all-zero (unannotated) frames become unknown
-    unknown = np.isnan(kp).all(axis=(1, 2))
-    assert unknown.sum() == 2 and np.isnan(kp).any(axis=2).sum() == 26
+    # ... most with a guessed position, the rest parked in the image corner: unknown
+    known = np.isfinite(kp[occluded]).all(axis=1)
+    assert 0.5 < known.mean() < 0.7
+    assert np.isfinite(kp[vis > 0]).all()  # a visible joint is never a placeholder
+    # the placeholders sat within a few pixels of (0, 0); the guesses do not
+    raw = np.concatenate([c.sequence.keypoints * np.array([c.width, c.height])
+                          for c in clips])
+    assert (raw[occluded][known] > 3.0).any(axis=1).all()
+    # two frames are wholly unannotated
+    assert np.isnan(kp).all(axis=(1, 2)).sum() == 2
 
 
 def test_sides_follow_anatomy(clips, penn_root):

@@ -38,8 +38,8 @@ def forward_fill(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.
 def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame body centre and scale, causal.
 
-    The centre is the mean of the layout's centre joints (hips), the scale the distance
-    from it to the mean of its scale joints (shoulders). Frames where either is unknown
+    The centre is the mean of the layout's known centre joints (hips), the scale the
+    distance from it to the mean of its known scale joints (shoulders). Frames where either is unknown
     reuse the last known value; before the first known value the centre falls back to the
     mean of the visible joints and the scale to 1.
 
@@ -50,8 +50,10 @@ def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarr
     """
     lay = get_layout(layout)
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
-        centre = keypoints[:, list(lay.center_joints)].mean(axis=1)  # NaN if any hip missing
-        upper = keypoints[:, list(lay.scale_joints)].mean(axis=1)
+        # one known hip (shoulder) stands in for the pair when the other is unknown, as in
+        # side views where the far one is occluded; NaN only when both are
+        centre = np.nanmean(keypoints[:, list(lay.center_joints)], axis=1)
+        upper = np.nanmean(keypoints[:, list(lay.scale_joints)], axis=1)
         scale = np.linalg.norm((upper - centre)[..., :2], axis=-1)
         fallback = np.nanmean(keypoints, axis=1)
     ok_c = np.isfinite(centre).all(axis=1)

@@ -20,8 +20,11 @@ How a clip becomes a :class:`~motionseq.sequence.PoseSequence` (``penn13`` layou
 - **Occluded joints.** Annotators placed occluded joints too (a guess at where the hidden
   arm is), marked with visibility 0. Those positions are kept, with visibility 0: they
   are plausible, and MediaPipe likewise returns a guessed position with a low visibility
-  for a hidden joint. The only exception are joints at exactly (0, 0) with visibility 0
-  (one all-zero frame in each of two clips), which are unannotated and become NaN.
+  for a hidden joint. The exception are invisible joints parked in the image's top-left
+  corner (within :data:`CORNER_PX` pixels of (0, 0): (0.7, 0.7), (0.8, 0.8), (1, 1),
+  (1.5, 1.5) ...; about 38% of the invisible joints, most of them in side-view clips, and
+  two all-zero frames), which are unannotated placeholders and become NaN: taken as
+  positions they would drag the hip centre halfway to the corner.
 - **Coordinates.** Divided by the frame size from ``dimensions`` (x by the width, y by the
   height; ``image_normalized=True``), the convention of MediaPipe's output, so that Penn
   Action and extracted sequences share one coordinate convention (overlays, features).
@@ -65,6 +68,8 @@ ACTIONS: tuple[str, ...] = (
     "strum_guitar", "tennis_forehand", "tennis_serve",
 )
 FPS = 30.0
+# invisible joints at most this many pixels from the top-left corner are placeholders
+CORNER_PX = 3.0
 LAYOUT = "penn13"
 NUM_CLIPS = 2326
 PAGE_URL = "http://dreamdragon.github.io/PennAction/"
@@ -135,7 +140,8 @@ def read_clip(path: str | Path, image_normalized: bool = True, swap_sides: bool 
         raise DataError(f"{path}: train flag must be 1 or -1, got {train}")
     height, width = int(dims[0]), int(dims[1])
     kp = np.stack([x, y], axis=-1)
-    kp[(x == 0) & (y == 0) & (vis == 0)] = np.nan  # unannotated, not a guess
+    # unannotated, not a guess: invisible joints parked in the image corner
+    kp[(x <= CORNER_PX) & (y <= CORNER_PX) & (vis == 0)] = np.nan
     if image_normalized:
         if height <= 0 or width <= 0:
             raise DataError(f"{path}: frame size must be positive, got {height}x{width}")

@@ -53,7 +53,7 @@ INPUTS, OUTPUTS = ("x", "lengths"), ("logits", "probabilities")
 
 FEATURE_RECIPE = (
     "Per frame t (keypoints [J, C] image-normalised, NaN where unknown; visibility [J]): "
-    "centre = mean of the layout's center_joints, scale = |mean of scale_joints - centre| "
+    "centre = mean of the layout's known center_joints, scale = |mean of the known scale_joints - centre| "
     "over x, y; a frame where either is unknown reuses the last known one (before the "
     "first: centre = mean of the known joints, scale = 1). positions = (joint - centre) / "
     "scale over the first D coordinates (D = 3 with use_z, else 2), joint-major; "

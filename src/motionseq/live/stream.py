@@ -45,7 +45,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from motionseq.data.features import PoseFeatures
+from motionseq.data.features import PoseFeatures, quiet_nan_warnings
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.live.step import StepEncoder, step_unavailable
 from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION
@@ -336,9 +336,9 @@ class StreamPredictor:
         x = self.features.from_arrays(np.stack([r[1] for r in rows]),
                                       np.stack([r[2] for r in rows]), self.fps)[-1]
         # What body_frame counts as a known centre and scale (see features.body_frame).
-        with np.errstate(invalid="ignore"):
-            centre = kp[self._center].mean(axis=0)
-            upper = kp[self._scale_j].mean(axis=0)
+        with np.errstate(invalid="ignore"), quiet_nan_warnings():
+            centre = np.nanmean(kp[self._center], axis=0)
+            upper = np.nanmean(kp[self._scale_j], axis=0)
             scale = float(np.linalg.norm((upper - centre)[:2]))
         if np.isfinite(centre).all():
             self._last_centre = (t, kp, vis)
