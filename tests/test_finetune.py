@@ -32,6 +32,9 @@ def test_msp_and_energy_by_hand():
     # energy: logsumexp over the known classes minus the background logit
     e = np.log(np.exp(logits[:, :2]).sum(1)) - logits[:, 2]
     np.testing.assert_allclose(score_logits(logits, names, "energy"), e)
+    # mass: the known classes' probability, 1 - p(background); msp without a background
+    np.testing.assert_allclose(score_logits(logits, names, "mass"), 1 - p[:, 2])
+    np.testing.assert_allclose(score_logits(logits, ["a", "b", "c"], "mass"), p.max(1))
     # a leading background class scores low on both
     assert (score_logits(logits, names, "msp")[1] < 0.1
             and score_logits(logits, names, "energy")[1] < 0)

@@ -200,17 +200,19 @@ def test_ema_and_hysteresis():
 
 
 def test_background_class_and_the_checkpoint_threshold():
-    """A leading background class, or a leading action below the checkpoint's
-    known_threshold (the default min_confidence), shows "no known action"."""
+    """Known classes' mass below the checkpoint's known_threshold (the default
+    min_confidence) shows "no known action"."""
     model = _classifier(classes=["a", "b", "other"])
     model.hparams["known_threshold"] = 0.7
     sp = StreamPredictor(model, mode="window", smoothing=1.0, hold=1, min_frames=1)
     assert sp.min_confidence == 0.7
     script = iter(np.asarray(p, np.float32) for p in
-                  ([0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.3, 0.1, 0.6], [0.1, 0.85, 0.05]))
+                  ([0.8, 0.1, 0.1], [0.45, 0.4, 0.15], [0.3, 0.1, 0.6], [0.35, 0.3, 0.35],
+                   [0.1, 0.85, 0.05]))
     sp._window_step = lambda: next(script)
-    labels = [sp.push(_pose(), np.ones(33)).label for _ in range(4)]
-    assert labels == ["a", NO_KNOWN_ACTION, NO_KNOWN_ACTION, "b"]
+    labels = [sp.push(_pose(), np.ones(33)).label for _ in range(5)]
+    # the score is the known classes' mass, 1 - p(other): two actions sharing it still count
+    assert labels == ["a", "a", NO_KNOWN_ACTION, NO_KNOWN_ACTION, "b"]
 
 
 def test_no_person_and_reset_after_a_long_absence():

@@ -48,7 +48,7 @@ import torch
 from motionseq.data.features import PoseFeatures, quiet_nan_warnings
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.live.step import StepEncoder, step_unavailable
-from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION
+from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION, probability_score
 from motionseq.skeleton import can_map, get_layout, joint_mapping
 
 __all__ = ["NO_KNOWN_ACTION", "NO_PERSON", "UNKNOWN", "Prediction", "StreamPredictor"]
@@ -106,9 +106,9 @@ class StreamPredictor:
             last probabilities in between).
         smoothing: EMA weight of each new frame's probabilities, in (0, 1]; 1 = none.
         hold: frames a new label must lead before it is shown (hysteresis).
-        min_confidence: below this smoothed probability of the leading action the label is
-            :data:`NO_KNOWN_ACTION`; None: the checkpoint's ``known_threshold`` (0.5 for a
-            checkpoint without one).
+        min_confidence: below this known-action score of the smoothed probabilities the
+            label is :data:`NO_KNOWN_ACTION`; None: the checkpoint's ``known_threshold``
+            (0.5 for a checkpoint without one).
         min_frames: frames with a person needed before a label is shown.
         absent_frames: frames without a person before :data:`NO_PERSON` is shown.
         runner: window mode: a callable from the window's raw features ``[n, F]`` float32
@@ -146,9 +146,15 @@ class StreamPredictor:
         self.smoothing, self.hold = float(smoothing), int(hold)
         if min_confidence is None:
             min_confidence = hp.get("known_threshold")
+            if min_confidence is not None and hp.get("open_set") == "energy":
+                # energy with a background class is log(mass / p(background)): the same
+                # threshold on the mass the smoothed probabilities give; none without one
+                min_confidence = 1.0 / (1.0 + np.exp(-min_confidence)) \
+                    if BACKGROUND in self.classes else None
             min_confidence = 0.5 if min_confidence is None else min_confidence
         self.min_confidence, self.min_frames = float(min_confidence), int(min_frames)
         self._known = np.array([c != BACKGROUND for c in self.classes])
+        self._open_set = str(hp.get("open_set") or "mass")
         self.absent_frames = int(absent_frames)
         self.restart = bool(restart)
         self.runner = runner
@@ -381,10 +387,11 @@ class StreamPredictor:
         if self._ema is None or self._with_person < self.min_frames:
             lead = UNKNOWN
         else:
-            i = int(np.argmax(self._ema))
-            best = float(np.max(self._ema[self._known])) if self._known.any() else 0.0
-            lead = self.classes[i] if self._known[i] and best >= self.min_confidence \
-                else NO_KNOWN_ACTION
+            known = np.flatnonzero(self._known)
+            i = int(known[np.argmax(self._ema[known])]) if known.size else 0
+            score = float(probability_score(self._ema, self.classes, self._open_set)) \
+                if known.size else 0.0
+            lead = self.classes[i] if score >= self.min_confidence else NO_KNOWN_ACTION
         if self._label == NO_PERSON:  # somebody is back: start from unknown
             self._label = UNKNOWN
         if lead == self._label:

@@ -40,8 +40,8 @@ class ActionClassifier(MotionModule):
             may be lists with one value per layer.
         conv_norm: the front end's norm, ``layer`` (per step, the default) or ``batch``
             (batch statistics over the valid steps, FCN style).
-        open_set: the known-action score (:mod:`motionseq.modules.openset`): ``msp`` or
-            ``energy``.
+        open_set: the known-action score (:mod:`motionseq.modules.openset`): ``mass``
+            (1 - p(background); ``msp`` without a background class), ``msp`` or ``energy``.
         known_keep: after each validation epoch ``known_threshold`` is set so that this
             share of the in-class validation clips scores at or above it; it travels in the
             checkpoint and inference shows "no known action" below it (None: no threshold).
@@ -55,7 +55,7 @@ class ActionClassifier(MotionModule):
                  monitor: str = "val/acc", monitor_mode: str = "max",
                  data_config: dict | None = None, conv_channels: int | list[int] = 0,
                  conv_kernel: int | list[int] = 5, conv_layers: int = 1,
-                 conv_norm: str = "layer", open_set: str = "msp",
+                 conv_norm: str = "layer", open_set: str = "mass",
                  known_keep: float | None = 0.9, known_threshold: float | None = None,
                  temperature: float = 1.0) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)

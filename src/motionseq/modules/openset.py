@@ -6,6 +6,11 @@ answer :data:`NO_KNOWN_ACTION` instead of a confident wrong label.
 
 Scores (``model.hparams.open_set``):
 
+- ``mass`` (the default): the probability mass of the known classes, ``1 - p(background)``,
+  for a model trained with a background class (:data:`BACKGROUND`, motion that is none of
+  the actions); without one it falls back to ``msp``. With a background class it ranks
+  inputs exactly as ``energy`` does (``energy = log(mass / p(background))``), and unlike
+  ``msp`` it is not lowered when two similar actions share the probability.
 - ``msp``: the largest softmax probability of a known class (after temperature scaling);
   with a background class (:data:`BACKGROUND`, trained on motion that is none of the
   actions) its probability mass counts against every known class.
@@ -21,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["BACKGROUND", "NO_KNOWN_ACTION", "SCORES", "choose_threshold", "known_classes",
-           "known_score", "score_logits"]
+           "known_score", "probability_score", "score_logits"]
 
 BACKGROUND = "other"  # the class name of motion that is none of the actions
 NO_KNOWN_ACTION = "no known action"  # what inference shows below the threshold
-SCORES = ("msp", "energy")
+SCORES = ("mass", "msp", "energy")
 
 
 def known_classes(class_names: list[str]) -> np.ndarray:
@@ -46,19 +51,35 @@ def score_logits(logits: np.ndarray, class_names: list[str], method: str = "msp"
     z = np.asarray(logits, dtype=np.float64) / float(temperature)
     known = known_classes(class_names)
     background = [i for i, c in enumerate(class_names) if c == BACKGROUND]
+    if method == "mass" and not background:
+        method = "msp"
     if method == "energy":
         e = temperature * _logsumexp(z[..., known])
         if background:
             e = e - temperature * z[..., background[0]]
         return e
     p = np.exp(z - _logsumexp(z)[..., None])
+    if method == "mass":
+        return p[..., known].sum(axis=-1)
     return p[..., known].max(axis=-1)
+
+
+def probability_score(probabilities: np.ndarray, class_names: list[str],
+                      method: str = "mass") -> np.ndarray:
+    """The ``mass`` or ``msp`` score from class probabilities ``[..., C]`` (e.g. smoothed
+    over a stream); ``energy`` needs logits and is read as ``mass`` here."""
+    known = known_classes(class_names)
+    p = np.asarray(probabilities)[..., known]
+    has_background = len(known) < len(class_names)
+    if method in ("mass", "energy") and has_background:
+        return p.sum(axis=-1)
+    return p.max(axis=-1)
 
 
 def known_score(model, logits: np.ndarray) -> np.ndarray:
     """:func:`score_logits` with the model's own settings (``open_set``, ``temperature``)."""
     hp = model.hparams
-    return score_logits(logits, list(model.class_names), hp.get("open_set") or "msp",
+    return score_logits(logits, list(model.class_names), hp.get("open_set") or "mass",
                         float(hp.get("temperature") or 1.0))
 
 
