@@ -125,7 +125,9 @@ class PoseFeatures:
 
     Channels, in order: joint positions relative to the body centre in body-scale units
     (``J * D``), their velocities in body-scale units per second (``J * D``, if
-    ``velocities``), and joint visibility (``J``, if ``visibility``). ``D`` is 2 (x, y) or 3
+    ``velocities``), and joint visibility (``J``, if ``visibility``; ``visibility="known"``
+    gives 1 for every known joint instead of its score, for data whose scores differ between
+    sources, e.g. MediaPipe's against Penn Action's 0/1 flags). ``D`` is 2 (x, y) or 3
     with ``use_z``. Unknown joints are 0 in position and velocity and 0 in visibility, so
     the model sees missing data explicitly rather than as NaN.
 
@@ -148,13 +150,16 @@ class PoseFeatures:
     layout: str = "mediapipe33"
     use_z: bool = False
     velocities: bool = True
-    visibility: bool = True
+    visibility: bool | str = True  # True | False | "known"
     normalize_body: bool = True
     channels: int | None = None
     resample: int | None = None
 
     def __post_init__(self) -> None:
         get_layout(self.layout)  # ConfigError listing the layouts when unknown
+        if self.visibility not in (True, False, "known"):
+            raise ConfigError(f"features.visibility must be true, false or known, got "
+                              f"{self.visibility!r}")
         if self.channels is not None and self.channels < 1:
             raise ConfigError(f"features.channels must be a positive number, got {self.channels}")
         if self.resample is not None and self.resample < 1:
@@ -236,7 +241,8 @@ class PoseFeatures:
         if self.velocities:
             parts.append(vel.reshape(t, -1))
         if self.visibility:
-            parts.append(np.where(known, visibility, 0.0))
+            parts.append(known.astype(np.float64) if self.visibility == "known"
+                         else np.where(known, visibility, 0.0))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def _check_channels(self, keypoints: np.ndarray, source: str | None) -> None:
@@ -269,7 +275,8 @@ class PoseFeatures:
             parts.append(vel)
         if self.visibility:
             vis = np.repeat(np.asarray(visibility, dtype=np.float64).reshape(t, -1), c, axis=1)
-            parts.append(np.where(known, vis, 0.0))
+            parts.append(known.astype(np.float64) if self.visibility == "known"
+                         else np.where(known, vis, 0.0))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
 

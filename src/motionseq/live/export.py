@@ -58,7 +58,7 @@ FEATURE_RECIPE = (
     "first: centre = mean of the known joints, scale = 1). positions = (joint - centre) / "
     "scale over the first D coordinates (D = 3 with use_z, else 2), joint-major; "
     "velocities = (positions[t] - positions[t-1]) * fps, 0 at t = 0 and where the joint is "
-    "unknown in either frame; visibility = the joint's visibility, 0 where unknown; unknown "
+    "unknown in either frame; visibility = the joint's visibility (1 with features visibility=known), 0 where unknown; unknown "
     "joints are 0 in every channel. Channels: positions, then velocities, then visibility "
     "(channel_names lists them). Layout raw: the values as they are (no centre or scale), "
     "their velocities and a mask. With resample: N, the frames are first linearly "

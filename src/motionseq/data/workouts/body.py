@@ -71,16 +71,25 @@ class Body:
 
 
 def sample_body(rng: np.random.Generator) -> Body:
-    """A random adult: Drillis & Contini segment proportions times height, with jitter."""
+    """A random adult: Drillis & Contini segment proportions times height (trunk and arms
+    adjusted to where pose estimators put the joints), with jitter."""
     h = float(np.clip(rng.normal(1.70, 0.09), 1.50, 1.95))
     # Per-person proportion jitter (~3.5 %), so no two bodies share ratios exactly.
     jit = rng.normal(1.0, 0.035, 13)
+    # Joints where pose estimators put them, not bone landmarks. Upright frames, lengths
+    # over the torso (shoulder midpoint to hip midpoint): leg (thigh + shin) 1.38-1.47 in
+    # Penn Action (class medians), 1.44-1.62 in MediaPipe tracks of real clips (1.83 with
+    # the anthropometric 0.288 h torso); arm (upper arm + forearm) 0.85-0.99 and 0.94-0.99
+    # (was 1.24); nose above the shoulders 0.32-0.46 and 0.35-0.49. Hence a longer
+    # trunk (0.34 h) and shorter arms. Shoulder width / hip width: 1.35 in Penn Action's
+    # front views (jumping jacks, median), ~1.65 in the real clips (was 2.1); shoulder
+    # width / torso 0.58 (10-90 %: 0.45-0.71).
     return Body(
         height=h, thigh=0.245 * h * jit[0], shin=0.246 * h * jit[1],
-        upper_arm=0.186 * h * jit[2], forearm=0.146 * h * jit[3], hand=0.108 * h * jit[4],
-        lumbar=0.130 * h * jit[5], thoracic=0.158 * h * jit[6], neck=0.100 * h * jit[7],
-        head=0.052 * h * jit[8], hip_half=0.055 * h * jit[9],
-        shoulder_half=0.115 * h * jit[10], ankle_h=0.039 * h * jit[11],
+        upper_arm=0.175 * h * jit[2], forearm=0.137 * h * jit[3], hand=0.108 * h * jit[4],
+        lumbar=0.155 * h * jit[5], thoracic=0.185 * h * jit[6], neck=0.100 * h * jit[7],
+        head=0.052 * h * jit[8], hip_half=0.066 * h * jit[9],
+        shoulder_half=0.100 * h * jit[10], ankle_h=0.039 * h * jit[11],
         foot=0.152 * h * jit[12],
     )
 
@@ -206,10 +215,15 @@ def forward_kinematics(b: Body, p: Pose, n: int) -> tuple[np.ndarray, np.ndarray
 
     # Arms: shoulder (abduction, flexion, rotation) -> elbow flexion -> wrist -> hand.
     chest2 = r_chest[:, :, None]  # [3, 3, 1, T], broadcasts over the two sides
-    sh = (top[:, None] + col(chest2, 0) * (b.shoulder_half * side)
-          - col(chest2, 1) * (0.02 * b.height))
     r_ua = turn(turn(turn(chest2, 2, sided(p.sh_abd)), 0, -np.asarray(p.sh_flex)),
                 1, sided(p.sh_rot))
+    # A raised arm lifts its shoulder (the shoulder blade turns up): with the arms
+    # overhead the nose is 1.27-1.30 torso lengths over the hips instead of 1.45-1.47
+    # (real clips and Penn Action, jumping jacks), about 0.04 body heights of lift.
+    raised = -(col(r_ua, 1) * col(chest2, 1)).sum(axis=0)  # [2, T]: 1 = arm straight up
+    lift = 0.04 * b.height * np.clip((raised - 0.3) / 0.7, 0.0, 1.0)
+    sh = (top[:, None] + col(chest2, 0) * (b.shoulder_half * side)
+          + col(chest2, 1) * (lift - 0.02 * b.height))
     elbow = sh - col(r_ua, 1) * b.upper_arm
     r_fa = turn(r_ua, 0, -np.asarray(p.elbow))
     wrist = elbow - col(r_fa, 1) * b.forearm

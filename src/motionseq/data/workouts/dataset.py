@@ -16,8 +16,12 @@ from motionseq.errors import ConfigError
 from motionseq.sequence import PoseSequence
 
 WORKOUT_CLASSES: tuple[str, ...] = (
-    "squat", "push_up", "jumping_jack", "lunge", "arm_circles", "standing",
+    "squat", "push_up", "jumping_jack", "lunge", "arm_circles", "sit_up", "pull_up",
+    "jump_rope", "plank", "standing", "other",
 )
+# Exercises done lying or propped on the floor: filmed from the side (their pose turns
+# the body side-on).
+_FLOOR = ("push_up", "sit_up", "plank")
 
 _BATCH = 64  # clips made together by generate_workouts (bounds the memory used)
 
@@ -28,9 +32,11 @@ class WorkoutSample:
 
     Attributes:
         sequence: keypoints ``[T, 33, 3]`` (mediapipe33), label = class name.
-        reps: completed repetitions in the clip (whole cycles; 0 for ``standing``).
+        reps: completed repetitions in the clip (whole cycles; 0 for the classes
+            without repetitions: ``plank``, ``standing``, ``other``).
         phase: ``[T]`` motion phase in cycles (integer = rest position, +0.5 = the
-            turning point, e.g. the bottom of a squat); zeros for ``standing``.
+            turning point, e.g. the bottom of a squat); zeros for ``plank``,
+            ``standing`` and ``other``.
     """
 
     sequence: PoseSequence
@@ -93,7 +99,7 @@ def _make_batch(name: str, rngs: list[np.random.Generator], min_frames: int, max
     for rng in rngs:
         n = int(rng.integers(min_frames, max_frames + 1))
         motions.append(draw_motion(name, rng, n, fps))
-        shots.append(draw_shot(rng, side_view=(name == "push_up")))
+        shots.append(draw_shot(rng, side_view=name in _FLOOR, name=name))
         noises.append(draw_noise(rng, n, fps, noise, drop_prob))
     lengths = np.array([m.n for m in motions])
     j, axes = motions_3d(motions)

@@ -8,13 +8,19 @@ import numpy as np
 from motionseq.data.workouts.body import DEG, Pose
 
 
-def draw_phase(rng: np.random.Generator, t: np.ndarray, tempo: tuple[float, float]
+def draw_phase(rng: np.random.Generator, t: np.ndarray, tempo: tuple[float, float],
+               hold: tuple[float, float] = (0.0, 0.0), down: tuple[float, float] = (0.5, 0.5)
                ) -> tuple[np.ndarray, int]:
     """Motion phase in cycles ``[T]`` and the number of completed repetitions.
 
+    ``tempo``: repetitions per second, pauses included. ``hold``: the most of each
+    repetition spent paused at rest (split between its start and end) and at the turning
+    point (phase +0.5), as shares of its duration. ``down``: the range of the share of
+    the moving time spent going from rest to the turning point (e.g. a slower descent).
+
     Half of the clips hold a whole number of repetitions (phase 0 .. reps, tempo nudged
     to fit) when the clip is long enough; the rest start at a random phase. Each rep
-    gets its own duration (±8 %), as people do not keep a metronome.
+    gets its own duration (±8 %) and pauses, as people do not keep a metronome.
     """
     dur = float(t[-1]) if t.size > 1 else 1.0 / 30.0
     f = rng.uniform(*tempo)
@@ -24,10 +30,26 @@ def draw_phase(rng: np.random.Generator, t: np.ndarray, tempo: tuple[float, floa
     phi0 = 0.0 if whole else rng.uniform()
     k = int(np.ceil(1.3 * (f * dur + 1.0))) + 2
     d = np.clip(rng.normal(1.0, 0.08, k), 0.8, 1.25) / f
-    knots = np.concatenate([[0.0], np.cumsum(d)]) - phi0 * d[0]
+    starts = np.concatenate([[0.0], np.cumsum(d)]) - phi0 * d[0]
     if whole:
-        knots = knots * (dur / knots[n_whole])
-    phase = np.interp(t, knots, np.arange(k + 1, dtype=np.float64))
+        starts = starts * (dur / starts[n_whole])
+    if hold == (0.0, 0.0) and down == (0.5, 0.5):
+        knots_t, knots_p = starts, np.arange(k + 1, dtype=np.float64)
+    else:
+        # Per repetition: half the rest pause, the way down, the turn pause, the way up,
+        # the other half of the rest pause: six knots at shares of its duration.
+        rest = rng.uniform(0, hold[0]) * np.clip(rng.normal(1.0, 0.3, k), 0.3, 1.7)
+        turn = rng.uniform(0, hold[1]) * np.clip(rng.normal(1.0, 0.3, k), 0.3, 1.7)
+        paused = np.maximum(rest + turn, 0.6)  # at least 40 % of a rep is movement
+        rest, turn = rest * (0.6 / paused), turn * (0.6 / paused)
+        move = 1.0 - rest - turn
+        share = np.clip(rng.uniform(*down) + rng.normal(0, 0.03, k), 0.2, 0.8)
+        x = np.stack([np.zeros(k), rest / 2, rest / 2 + share * move,
+                      rest / 2 + share * move + turn, 1.0 - rest / 2, np.ones(k)], axis=1)
+        y = np.arange(k, dtype=np.float64)[:, None] + np.array([0, 0, 0.5, 0.5, 1, 1])
+        knots_t = (starts[:-1, None] + x * np.diff(starts)[:, None]).ravel()
+        knots_p = y.ravel()
+    phase = np.interp(t, knots_t, knots_p)
     reps = max(0, int(np.floor(phase[-1] + 1e-9)) - int(np.ceil(phase[0] - 1e-9)))
     return phase, reps
 
