@@ -35,13 +35,13 @@ def forward_fill(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.
     return out, ever
 
 
-def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame body centre and scale, causal.
+def centre_and_scale(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame body centre and scale as the frame shows them, NaN where unknown.
 
-    The centre is the mean of the layout's known centre joints (hips), the scale the
-    distance from it to the mean of its known scale joints (shoulders). Frames where either is unknown
-    reuse the last known value; before the first known value the centre falls back to the
-    mean of the visible joints and the scale to 1.
+    The centre is the mean of the layout's known centre joints (hips); the scale the
+    distance from it to the mean of its known scale joints (shoulders) over x, y, or where
+    those are unknown, the first of the layout's ``scale_fallbacks`` the frame shows (the
+    head's distance / 1.39, the knees' / 0.76).
 
     Args:
         keypoints: ``[T, J, C]`` with NaN for unknown joints.
@@ -55,6 +55,28 @@ def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarr
         centre = np.nanmean(keypoints[:, list(lay.center_joints)], axis=1)
         upper = np.nanmean(keypoints[:, list(lay.scale_joints)], axis=1)
         scale = np.linalg.norm((upper - centre)[..., :2], axis=-1)
+        for joints, ratio in lay.scale_fallbacks:
+            missing = ~(np.isfinite(scale) & (scale > 1e-6))
+            if not missing.any():
+                break
+            other = np.nanmean(keypoints[:, list(joints)], axis=1)
+            alt = np.linalg.norm((other - centre)[..., :2], axis=-1) / ratio
+            scale = np.where(missing, alt, scale)
+    return centre, scale
+
+
+def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame body centre and scale (:func:`centre_and_scale`), causal: frames where
+    either is unknown reuse the last known value; before the first known value the centre
+    falls back to the mean of the visible joints and the scale to 1.
+
+    Args:
+        keypoints: ``[T, J, C]`` with NaN for unknown joints.
+    Returns:
+        ``(centre [T, C], scale [T])``.
+    """
+    centre, scale = centre_and_scale(keypoints, layout)
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
         fallback = np.nanmean(keypoints, axis=1)
     ok_c = np.isfinite(centre).all(axis=1)
     centre, ever_c = forward_fill(centre, ok_c)

@@ -54,7 +54,8 @@ INPUTS, OUTPUTS = ("x", "lengths"), ("logits", "probabilities")
 FEATURE_RECIPE = (
     "Per frame t (keypoints [J, C] image-normalised, NaN where unknown; visibility [J]): "
     "centre = mean of the layout's known center_joints, scale = |mean of the known scale_joints - centre| "
-    "over x, y; a frame where either is unknown reuses the last known one (before the "
+    "over x, y (where the scale joints are unknown: the distance to the mean of the first "
+    "known scale_fallbacks joints divided by its ratio); a frame where either is unknown reuses the last known one (before the "
     "first: centre = mean of the known joints, scale = 1). positions = (joint - centre) / "
     "scale over the first D coordinates (D = 3 with use_z, else 2), joint-major; "
     "velocities = (positions[t] - positions[t-1]) * fps, 0 at t = 0 and where the joint is "
@@ -225,7 +226,8 @@ def _sidecar(model, ckpt: Path, fmt: str, model_file: str, opset: int | None,
         "layout": {"name": lay.name, "joints": list(lay.joints),
                    "edges": [list(e) for e in lay.edges],
                    "center_joints": list(lay.center_joints),
-                   "scale_joints": list(lay.scale_joints)},
+                   "scale_joints": list(lay.scale_joints),
+                   "scale_fallbacks": [[list(j), r] for j, r in lay.scale_fallbacks]},
         "normalizer": {"in_graph": True,
                        "mean": [float(v) for v in model.feat_mean.detach().cpu()],
                        "std": [float(v) for v in model.feat_std.detach().cpu()]},

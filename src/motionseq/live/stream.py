@@ -45,7 +45,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from motionseq.data.features import PoseFeatures, quiet_nan_warnings
+from motionseq.data.features import PoseFeatures, centre_and_scale
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.live.step import StepEncoder, step_unavailable
 from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION, probability_score
@@ -160,8 +160,6 @@ class StreamPredictor:
         self.runner = runner
         self.mode = self._choose_mode(mode)
         lay = get_layout(self.features.layout)
-        self._center = list(lay.center_joints)
-        self._scale_j = list(lay.scale_joints)
         self._mean = model.feat_mean.detach().cpu().numpy().astype(np.float32)
         self._std = model.feat_std.detach().cpu().numpy().astype(np.float32)
         self._cell = StepEncoder(model.encoder, slots=2 if self.restart else 1) \
@@ -342,10 +340,8 @@ class StreamPredictor:
         x = self.features.from_arrays(np.stack([r[1] for r in rows]),
                                       np.stack([r[2] for r in rows]), self.fps)[-1]
         # What body_frame counts as a known centre and scale (see features.body_frame).
-        with np.errstate(invalid="ignore"), quiet_nan_warnings():
-            centre = np.nanmean(kp[self._center], axis=0)
-            upper = np.nanmean(kp[self._scale_j], axis=0)
-            scale = float(np.linalg.norm((upper - centre)[:2]))
+        centre, scale = (v[0] for v in centre_and_scale(kp[None], self.features.layout))
+        scale = float(scale)
         if np.isfinite(centre).all():
             self._last_centre = (t, kp, vis)
             if np.isfinite(scale) and scale > 1e-6:
