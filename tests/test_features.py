@@ -82,3 +82,47 @@ def test_feature_stats():
     np.testing.assert_allclose(std, [np.sqrt(8 / 3), 1e-3], rtol=1e-5)
     with pytest.raises(DataError, match="empty"):
         feature_stats([])
+
+
+def _penn_body(head_ratio: float = 1.39, knee_ratio: float = 0.76) -> np.ndarray:
+    """One upright penn13 frame ``[13, 2]``: hips at y = 1, torso length 0.2."""
+    lay = get_layout("penn13")
+    kp = np.zeros((13, 2))
+    place = {"left_hip": (0.55, 1.0), "right_hip": (0.45, 1.0),
+             "left_shoulder": (0.58, 0.8), "right_shoulder": (0.42, 0.8),
+             "head": (0.5, 1.0 - 0.2 * head_ratio),
+             "left_knee": (0.55, 1.0 + 0.2 * knee_ratio),
+             "right_knee": (0.45, 1.0 + 0.2 * knee_ratio)}
+    for name, xy in place.items():
+        kp[lay.index(name)] = xy
+    for name in ("left_elbow", "right_elbow", "left_wrist", "right_wrist",
+                 "left_ankle", "right_ankle"):
+        kp[lay.index(name)] = (0.5, 0.9)
+    return kp
+
+
+def test_scale_from_the_head_or_knees_when_the_shoulders_are_unknown():
+    lay = get_layout("penn13")
+    shoulders = [lay.index("left_shoulder"), lay.index("right_shoulder")]
+    frames = np.stack([_penn_body()] * 3)
+    frames[1, shoulders] = np.nan  # scale from the head
+    frames[2, shoulders] = np.nan
+    frames[2, lay.index("head")] = np.nan  # ... and from the knees
+    _, scale = body_frame(frames, "penn13")
+    np.testing.assert_allclose(scale, 0.2, rtol=1e-9)
+    # one known hip is the centre when the other is unknown
+    one_hip = frames[:1].copy()
+    one_hip[0, lay.index("right_hip")] = np.nan
+    centre, _ = body_frame(one_hip, "penn13")
+    np.testing.assert_allclose(centre[0], frames[0, lay.index("left_hip")])
+
+
+def test_visibility_known_is_a_mask():
+    kp = np.stack([_penn_body()] * 2).astype(np.float32)
+    kp[1, 3] = np.nan
+    vis = np.full((2, 13), 0.3, np.float32)
+    feats = PoseFeatures(layout="penn13", velocities=False, visibility="known")
+    x = feats(PoseSequence(kp, vis, 30.0, "penn13"))
+    np.testing.assert_array_equal(x[:, -13:], np.isfinite(kp[..., 0]).astype(np.float32))
+    with pytest.raises(Exception, match="visibility"):
+        PoseFeatures(layout="penn13", visibility="maybe")
