@@ -92,11 +92,19 @@ def test_source_holds_out_whole_train_clips_for_validation():
 
 
 def test_penn_action_joint_paths(shared_data):
-    src = JointPathsSource(PennActionSource(shared_data / "penn_action", limit_per_class=4,
-                                            image_normalized=False))
-    out = src.load()
-    assert {k: len(v) for k, v in out.items()}["test"] == 60
-    assert len(out["train"]) + len(out["val"]) == 60
+    poses = PennActionSource(shared_data / "penn_action", limit_per_class=4,
+                             image_normalized=False)
+    out = JointPathsSource(poses).load()
+    # Penn Action leaves some joints unannotated for whole clips: a clip without the hips
+    # (upper-body guitar clips) or without any of the four joints has no paths
+    lay = get_layout("penn13")
+    idx = [lay.index(j) for j in ("left_wrist", "right_wrist", "left_ankle", "right_ankle")]
+    seen = {k: sum(bool(np.isfinite(s.keypoints[:, idx]).any())
+                   and np.isfinite(torso_length(s.keypoints, "penn13")) for s in v)
+            for k, v in poses.load().items()}
+    assert 55 <= seen["test"] <= 60 and 55 <= seen["train"] <= 60
+    assert len(out["test"]) == seen["test"]
+    assert len(out["train"]) + len(out["val"]) == seen["train"]
     w = make_windows(out["test"], obs_len=15, pred_len=20)
     step = np.linalg.norm(np.diff(w.obs, axis=1), axis=-1)
     # body units: a wrist or ankle moves a few hundredths of a torso per frame, not pixels

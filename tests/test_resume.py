@@ -23,11 +23,12 @@ from motionseq.tasks.train import build, check_resumable, resume_checkpoint, tra
 from tests.test_train import TINY, compose_cfg
 
 REPO = Path(__file__).resolve().parents[1]
-# 84 training clips in batches of 8: 11 steps an epoch, 132 in all; last.ckpt every 10
+# 84 training clips of six classes in batches of 8: 11 steps an epoch, 132 in all; last.ckpt every 10
 # steps and at every epoch end. Dropout stays on: the random states must be restored too.
 # A plateau scheduler with patience 1 halves the learning rate several times, so a resume
 # that loses or repeats an epoch's scheduler step shows in the weights.
 RUN = ["experiment=classify_workouts", *TINY["workouts"], "data.batch_size=8",
+       "data.source.classes=[squat,push_up,jumping_jack,lunge,arm_circles,standing]",
        "trainer.max_epochs=12", "trainer.deterministic=true", "logger=csv",
        "callbacks.last_checkpoint.every_n_train_steps=10", "callbacks.progress_bar=null",
        "model.scheduler.patience=1"]

@@ -30,14 +30,14 @@ DEFAULT_JOINTS = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
 
 
 def torso_length(keypoints: np.ndarray, layout: str, aspect: float = 1.0) -> float:
-    """Median torso length (hip centre to shoulder centre, the layout's centre and scale
-    joints, as :func:`~motionseq.data.features.body_frame` measures it) of ``[T, J, C]``
-    keypoints in ``x * aspect, y`` units, over the frames where all four are seen; NaN when
-    none is."""
-    lay = get_layout(layout)
+    """Median torso length (hip centre to shoulder centre, or the head's or knees' stand-in
+    where the shoulders are unknown: the body scale of
+    :func:`~motionseq.data.features.centre_and_scale`) of ``[T, J, C]`` keypoints in
+    ``x * aspect, y`` units, over the frames that show it; NaN when none does."""
+    from motionseq.data.features import centre_and_scale
+
     kp = np.asarray(keypoints, np.float64)[..., :2] * np.array([aspect, 1.0])
-    hips, shoulders = kp[:, list(lay.center_joints)], kp[:, list(lay.scale_joints)]
-    length = np.linalg.norm(shoulders.mean(axis=1) - hips.mean(axis=1), axis=-1)
+    _, length = centre_and_scale(kp, layout)
     length = length[np.isfinite(length) & (length > 1e-6)]
     return float(np.median(length)) if length.size else float("nan")
 

@@ -116,15 +116,27 @@ class ActionClassifier(MotionModule):
         return loss
 
     def _gathered(self) -> tuple[Tensor, Tensor] | None:
-        """This epoch's logits ``[N, C]`` and labels ``[N]`` of every rank, then cleared."""
-        if not self._epoch_logits:
-            return None
-        logits, labels = torch.cat(self._epoch_logits), torch.cat(self._epoch_labels)
+        """This epoch's logits ``[N, C]`` and labels ``[N]`` of every rank (None when there
+        are none), then cleared. Every rank must call it: ranks may hold different numbers
+        of items (the evaluation sampler counts each item once), so each pads its share to
+        the largest before the gather and the padding is dropped after it."""
+        c = len(self.class_names)
+        logits = torch.cat(self._epoch_logits) if self._epoch_logits else torch.zeros(0, c)
+        labels = (torch.cat(self._epoch_labels) if self._epoch_labels
+                  else torch.zeros(0, dtype=torch.long))
         self._epoch_logits, self._epoch_labels = [], []
-        if self.trainer.world_size > 1:  # every rank holds its shard of the split
-            logits = self.all_gather(logits).reshape(-1, logits.shape[-1])
-            labels = self.all_gather(labels).reshape(-1)
-        return logits, labels
+        if self.trainer.world_size > 1:
+            sizes = self.all_gather(torch.tensor([len(labels)], device=self.device))
+            sizes = [int(n) for n in sizes.reshape(-1).cpu()]
+            most = max(sizes)
+            pad = most - len(labels)
+            logits = torch.cat([logits, logits.new_zeros(pad, c)]).to(self.device)
+            labels = torch.cat([labels, labels.new_full((pad,), -1)]).to(self.device)
+            logits = self.all_gather(logits).reshape(-1, most, c).cpu()
+            labels = self.all_gather(labels).reshape(-1, most).cpu()
+            logits = torch.cat([g[:n] for g, n in zip(logits, sizes, strict=True)])
+            labels = torch.cat([g[:n] for g, n in zip(labels, sizes, strict=True)])
+        return (logits, labels) if len(labels) else None
 
     def on_validation_epoch_end(self) -> None:
         """Choose ``known_threshold`` on this epoch's in-class validation clips, so that a
