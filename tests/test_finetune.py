@@ -133,3 +133,35 @@ def test_init_from_a_forecaster_or_nothing_is_refused(tmp_path):
     cfg = compose_cfg("train", ["init_from=" + str(tmp_path / "missing.ckpt")], tmp_path)
     with pytest.raises(CheckpointError, match="not found"):
         train(cfg)
+
+
+class _Fixed:
+    def __init__(self, splits):
+        self.splits = splits
+
+    def load(self):
+        return self.splits
+
+
+def _seqs(labels: list[str]) -> list:
+    from motionseq.sequence import PoseSequence
+
+    return [PoseSequence(np.zeros((3, 13, 2), np.float32), np.ones((3, 13), np.float32),
+                         30.0, "penn13", label=c, source=f"{c}{i}")
+            for i, c in enumerate(labels)]
+
+
+def test_replay_adds_examples_of_the_kept_classes_to_train_only():
+    from motionseq.data.replay import ReplaySource
+    from motionseq.errors import DataError
+
+    mine = _Fixed({"train": _seqs(["squat", "new"]), "test": _seqs(["squat"])})
+    old = _Fixed({"train": _seqs(["squat"] * 5 + ["push_up"] * 5), "test": []})
+    lacking = ReplaySource(mine, old, ["push_up", "squat"], per_class=2).load()
+    assert sorted(s.label for s in lacking["train"]) == ["new", "push_up", "push_up", "squat"]
+    both = ReplaySource(mine, old, ["push_up", "squat"], per_class=2, replay_all=True).load()
+    assert sorted(s.label for s in both["train"]) == \
+        ["new", "push_up", "push_up", "squat", "squat", "squat"]
+    assert [s.label for s in both["test"]] == ["squat"]  # test stays the user's own
+    with pytest.raises(DataError, match="no examples of"):
+        ReplaySource(mine, old, ["lunge"], per_class=2).load()

@@ -26,18 +26,22 @@ class ReplaySource:
         replay: the source the start checkpoint was trained on.
         classes: the start checkpoint's classes to keep.
         per_class: replayed train sequences per kept class.
+        replay_all: replay the kept classes the user's data holds too (a few real clips
+            of a class then add to its synthetic examples instead of replacing them).
     """
 
-    def __init__(self, source, replay, classes: list[str], per_class: int = 30) -> None:
+    def __init__(self, source, replay, classes: list[str], per_class: int = 30,
+                 replay_all: bool = False) -> None:
         if per_class < 1:
             raise DataError(f"finetune.replay_per_class must be at least 1, got {per_class}")
         self.source, self.replay = source, replay
         self.classes, self.per_class = list(classes), int(per_class)
+        self.replay_all = bool(replay_all)
 
     def load(self) -> dict[str, list[PoseSequence]]:
         splits = self.source.load()
         have = {s.label for s in splits.get("train", [])}
-        wanted = [c for c in self.classes if c not in have]
+        wanted = [c for c in self.classes if self.replay_all or c not in have]
         if not wanted:
             return splits
         taken: Counter[str] = Counter()

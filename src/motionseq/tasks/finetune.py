@@ -81,7 +81,8 @@ def apply_init_from(cfg: DictConfig) -> dict[str, Any] | None:
                     "_target_": "motionseq.data.replay.ReplaySource",
                     "source": OmegaConf.to_container(cfg.data.source),
                     "replay": replay, "classes": list(hp["class_names"]),
-                    "per_class": per_class}
+                    "per_class": per_class,
+                    "replay_all": bool(ft.get("replay_all", False))}
             else:
                 log.warning("init_from: the start checkpoint does not name its data source; "
                             "its classes the new data lacks are kept but not replayed")
