@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.accuracy import train_seed
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "data" / "cache" / "workout_clips"
@@ -283,23 +285,6 @@ def report(s: Scores) -> str:
 # --------------------------------------------------------------------------- benchmark
 
 
-def train_default(seed: int, run_dir: Path, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
-    """``make train seed=N`` in a fresh one-thread process: test acc, checkpoint, wall."""
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), f"seed={seed}",
-           f"data.source.seed={seed}", "logger=csv", f"hydra.run.dir={run_dir}",
-           "callbacks.progress_bar=null", *overrides]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    ckpts = [p for p in sorted((run_dir / "checkpoints").glob("*.ckpt")) if p.name != "last.ckpt"]
-    return {"synthetic": float(metrics["test/acc"]), "wall": wall,
-            "checkpoint": ckpts[0] if ckpts else run_dir / "checkpoints" / "last.ckpt"}
-
-
 def finetune_penn(ckpt: Path, seed: int, tmp: Path, per_class: int = 5) -> dict[str, Any]:
     """Fine-tune ``ckpt`` (``init_from``) on the first ``per_class`` Penn Action train clips
     of each shared class, written as a user's sequence folder with the model's class names;
@@ -346,7 +331,10 @@ def run(overrides: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     runs = []
     with tempfile.TemporaryDirectory(prefix="bench-sim2real-") as tmp:
         for seed in SEEDS:
-            r = train_default(seed, Path(tmp) / f"seed{seed}", overrides)
+            # the default recipe: experiment=classify_workouts is conf/train.yaml's defaults
+            r = train_seed("classify_workouts", seed, dict(os.environ), Path(tmp) / f"seed{seed}",
+                           (f"data.source.seed={seed}", *overrides))
+            r["synthetic"] = r["test"]
             plot = PLOTS / "sim2real_penn_confusion.png" if seed == SEEDS[0] else None
             r["scores"] = score_checkpoint(r["checkpoint"], "test", clips, penn, plot)
             r["finetune"] = finetune_penn(r["checkpoint"], seed, Path(tmp))

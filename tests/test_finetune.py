@@ -19,6 +19,7 @@ from motionseq.modules.openset import (
     score_logits,
 )
 from motionseq.tasks.train import train
+from tests.test_errors import _Source
 from tests.test_train import compose_cfg
 
 # ---------------------------------------------------------------------- open set
@@ -135,14 +136,6 @@ def test_init_from_a_forecaster_or_nothing_is_refused(tmp_path):
         train(cfg)
 
 
-class _Fixed:
-    def __init__(self, splits):
-        self.splits = splits
-
-    def load(self):
-        return self.splits
-
-
 def _seqs(labels: list[str]) -> list:
     from motionseq.sequence import PoseSequence
 
@@ -155,8 +148,8 @@ def test_replay_adds_examples_of_the_kept_classes_to_train_only():
     from motionseq.data.replay import ReplaySource
     from motionseq.errors import DataError
 
-    mine = _Fixed({"train": _seqs(["squat", "new"]), "test": _seqs(["squat"])})
-    old = _Fixed({"train": _seqs(["squat"] * 5 + ["push_up"] * 5), "test": []})
+    mine = _Source({"train": _seqs(["squat", "new"]), "test": _seqs(["squat"])})
+    old = _Source({"train": _seqs(["squat"] * 5 + ["push_up"] * 5), "test": []})
     lacking = ReplaySource(mine, old, ["push_up", "squat"], per_class=2).load()
     assert sorted(s.label for s in lacking["train"]) == ["new", "push_up", "push_up", "squat"]
     both = ReplaySource(mine, old, ["push_up", "squat"], per_class=2, replay_all=True).load()

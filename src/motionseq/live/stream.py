@@ -153,7 +153,7 @@ class StreamPredictor:
                     if BACKGROUND in self.classes else None
             min_confidence = 0.5 if min_confidence is None else min_confidence
         self.min_confidence, self.min_frames = float(min_confidence), int(min_frames)
-        self._known = np.array([c != BACKGROUND for c in self.classes])
+        self._known_idx = np.flatnonzero([c != BACKGROUND for c in self.classes])
         self._open_set = str(hp.get("open_set") or "mass")
         self.absent_frames = int(absent_frames)
         self.restart = bool(restart)
@@ -383,7 +383,7 @@ class StreamPredictor:
         if self._ema is None or self._with_person < self.min_frames:
             lead = UNKNOWN
         else:
-            known = np.flatnonzero(self._known)
+            known = self._known_idx
             i = int(known[np.argmax(self._ema[known])]) if known.size else 0
             score = float(probability_score(self._ema, self.classes, self._open_set)) \
                 if known.size else 0.0

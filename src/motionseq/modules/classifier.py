@@ -152,10 +152,6 @@ class ActionClassifier(MotionModule):
         scores = known_score(self, logits[inside].float().numpy())
         self.hparams["known_threshold"] = choose_threshold(scores, self.hparams.known_keep)
 
-    def known_scores(self, logits: Tensor) -> np.ndarray:
-        """Known-action scores ``[B]`` of logits ``[B, C]`` (:mod:`motionseq.modules.openset`)."""
-        return known_score(self, logits.detach().float().cpu().numpy())
-
     def on_test_epoch_end(self) -> None:
         got = self._gathered()
         threshold = self.hparams.get("known_threshold")
