@@ -55,11 +55,17 @@ merge-manifests: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# the benchmarks' extra (aeon, for the classic baselines), installed on first use
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
 
 # Penn Action and NATOPS accuracy, 3 seeds each (not in `make bench`: it trains for a while)
-bench-accuracy: $(STAMP)
+bench-accuracy: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run accuracy
 
 lint: $(STAMP)

@@ -68,16 +68,19 @@ def val_at(run_dir: Path, epoch: int | None) -> float | None:
     return found
 
 
-def train_seed(experiment: str, seed: int, env: dict[str, str], run_dir: Path,
-               overrides: tuple[str, ...] = ()) -> dict[str, Any]:
-    """``{"test", "val", "wall", "checkpoint"}`` of one training run in a fresh one-thread
-    process writing to ``run_dir``; ``val`` is the tested checkpoint's validation accuracy."""
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), f"experiment={experiment}",
+def train_seed(experiment: str | None, seed: int, env: dict[str, str], run_dir: Path,
+               overrides: tuple[str, ...] = (), threads: int = 1) -> dict[str, Any]:
+    """``{"test", "val", "wall", "checkpoint"}`` of one training run in a fresh process
+    (``threads`` threads) writing to ``run_dir``; ``val`` is the tested checkpoint's
+    validation accuracy (NaN without validation). ``experiment`` None: the plain command."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"),
+           *([f"experiment={experiment}"] if experiment else []),
            f"seed={seed}", "logger=csv", f"hydra.run.dir={run_dir}",
            "callbacks.progress_bar=null", *overrides]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+                          env={**env, "OMP_NUM_THREADS": str(threads),
+                               "MKL_NUM_THREADS": str(threads)})
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
@@ -88,8 +91,9 @@ def train_seed(experiment: str, seed: int, env: dict[str, str], run_dir: Path,
     epoch = int(best[0].stem.split("_")[-1]) if best and best[0].stem.startswith("epoch_") \
         else None
     val = val_at(run_dir, epoch)
-    return {"test": float(metrics["test/acc"]),
+    return {"test": float(metrics.get("test/acc", float("nan"))),
             "val": float(val if val is not None else metrics.get("val/acc", float("nan"))),
+            "metrics": metrics,
             "wall": wall, "checkpoint": best[0] if best else None}
 
 

@@ -22,6 +22,7 @@ from bench import (
     sim2real,
     tracking,
     train_throughput,
+    uea_dev,
 )
 
 # name -> a callable returning {figure name: {"value", "unit", ...}}. Adding a benchmark is one
@@ -41,9 +42,12 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "live": live.run,
     "memory": memory.run,
     "sim2real": sim2real.run,
+    "uea_dev": uea_dev.run,
+    "sequences_penn": uea_dev.run_sequences_penn,
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
-OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real"})
+OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real", "uea_dev",
+                     "sequences_penn"})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,7 +73,10 @@ def test_raw_features_are_values_velocities_and_mask():
 def test_raw_features_of_joints_with_coordinates():
     kp = np.arange(2 * 3 * 2, dtype=np.float32).reshape(2, 3, 2)
     vis = np.array([[1.0, 0.5, 1.0], [1.0, 1.0, 1.0]], np.float32)
-    x = PoseFeatures(layout="raw", velocities=False)(PoseSequence(kp, vis, 30.0, "raw"))
+    # normalize_body=False: the values as they are (True centres and scales [T, J, 2|3]
+    # points from the data, tests/test_adaptive.py)
+    x = PoseFeatures(layout="raw", velocities=False, normalize_body=False)(
+        PoseSequence(kp, vis, 30.0, "raw"))
     np.testing.assert_allclose(x[:, :6], kp.reshape(2, 6))  # joint-major, like the values
     np.testing.assert_allclose(x[0, 6:], [1, 1, 0.5, 0.5, 1, 1])
 

@@ -274,7 +274,10 @@ class ActionDataModule(_Loaders):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, pad_collate)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | list:
+        self.setup()
+        if len(self.datasets["val"]) == 0:  # val_fraction=0: every training case trains
+            return []
         return self._loader("val", False, pad_collate)
 
     def test_dataloader(self) -> DataLoader:

@@ -154,7 +154,9 @@ class PoseFeatures:
     the model sees missing data explicitly rather than as NaN.
 
     With ``layout="raw"`` (layout-free data) the channels are the ``N = J * C`` values
-    themselves (no body frame, ``use_z`` and ``normalize_body`` do not apply), their
+    themselves (no named body frame; ``use_z`` does not apply; with ``normalize_body``,
+    points of an unnamed skeleton, ``[T, J >= 3, 2|3]``, are centred and scaled from the
+    data itself, see :func:`point_cloud_frame`), their
     velocities per second (``N``) and a mask per value (``N``: the joint's visibility where
     the value is known, else 0); unknown values are 0.
 
@@ -283,7 +285,9 @@ class PoseFeatures:
     def _raw_features(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float
                       ) -> np.ndarray:
         """Raw-layout features ``[T, N (+N velocities) (+N mask)]`` from ``[T, J, C]``."""
-        t, _, c = keypoints.shape
+        t, j, c = keypoints.shape
+        if self.normalize_body and c in (2, 3) and j >= 3:
+            keypoints = point_cloud_frame(keypoints)
         values = keypoints.reshape(t, -1).astype(np.float64)  # [T, N], joint-major
         known = np.isfinite(values)
         vel = np.zeros_like(values)
@@ -300,6 +304,22 @@ class PoseFeatures:
             parts.append(known.astype(np.float64) if self.visibility == "known"
                          else np.where(known, vis, 0.0))
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def point_cloud_frame(points: np.ndarray) -> np.ndarray:
+    """Points of an unnamed skeleton (``[T, J, 2|3]``, e.g. Kinect joints in metres) in a
+    body frame measured from the data itself: each frame centred on the mean of its known
+    joints, the clip scaled by the median over frames of the joints' RMS distance from that
+    centre (unit spread). NaN stays NaN; a clip with no spread is only centred."""
+    pts = points.astype(np.float64)
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
+        centre = np.nanmean(pts, axis=1, keepdims=True)  # [T, 1, C]
+        rel = pts - centre
+        spread = np.sqrt(np.nanmean((rel**2).sum(axis=2), axis=1))  # [T]
+        scale = np.nanmedian(spread) if np.isfinite(spread).any() else np.nan
+    if not (np.isfinite(scale) and scale > 1e-9):
+        scale = 1.0
+    return (rel / scale).astype(np.float32)
 
 
 def feature_stats(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

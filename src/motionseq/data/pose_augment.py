@@ -130,15 +130,39 @@ def change_speed(keypoints: Array, visibility: Array, frames: int) -> tuple[Arra
         return keypoints, visibility
     if t == 1:
         return np.repeat(keypoints, frames, axis=0), np.repeat(visibility, frames, axis=0)
-    pos = np.linspace(0.0, t - 1, frames)
-    i0 = np.clip(np.floor(pos).astype(np.int64), 0, t - 2)
+    return sample_frames(keypoints, visibility, np.linspace(0.0, t - 1, frames))
+
+
+def sample_frames(keypoints: Array, visibility: Array, pos: Array) -> tuple[Array, Array]:
+    """The clip read at fractional frame positions ``pos`` (``[N]``, within ``[0, T-1]``):
+    keypoints interpolated linearly between the two neighbouring frames (NaN when either
+    is unknown, unless the position lands on one), visibility from the nearest frame."""
+    t = keypoints.shape[0]
+    pos = np.clip(pos, 0.0, t - 1)
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, max(t - 2, 0))
+    i1 = np.minimum(i0 + 1, t - 1)
     w = (pos - i0)[:, None, None]
-    lo, hi = keypoints[i0], keypoints[i0 + 1]
+    lo, hi = keypoints[i0], keypoints[i1]
     with np.errstate(invalid="ignore"):
         mixed = lo + w * (hi - lo)
     kp = np.where(w <= 0.0, lo, np.where(w >= 1.0, hi, mixed)).astype(keypoints.dtype)
     vis = visibility[np.rint(pos).astype(np.int64)]
     return kp, vis
+
+
+def time_warp(keypoints: Array, visibility: Array, strength: float, rng: np.random.Generator,
+              knots: int = 4) -> tuple[Array, Array]:
+    """A smooth, monotone re-timing of the clip that keeps its length, first and last frame:
+    the local speed at ``knots`` evenly spaced points is drawn from ``1 + N(0, strength)``
+    (kept above 0.2) and interpolated between them, so some stretches play faster and
+    others slower (the time warping of time-series augmentation)."""
+    t = keypoints.shape[0]
+    if t < 3 or strength <= 0:
+        return keypoints, visibility
+    speed = np.maximum(1.0 + strength * rng.standard_normal(knots + 2), 0.2)
+    rate = np.interp(np.linspace(0, 1, t - 1), np.linspace(0, 1, knots + 2), speed)
+    pos = np.concatenate([[0.0], np.cumsum(rate)])
+    return sample_frames(keypoints, visibility, pos * (t - 1) / pos[-1])
 
 
 def drop_joints(keypoints: Array, visibility: Array, hidden: Array) -> tuple[Array, Array]:
@@ -174,7 +198,8 @@ class PoseAugment:
 
     1. temporal crop: keep a contiguous ``U[crop_min, 1]`` fraction of the frames;
     2. speed: replay at a factor drawn log-uniformly from ``speed`` (> 1 is faster,
-       fewer frames; keypoints interpolated linearly, visibility nearest frame);
+       fewer frames; keypoints interpolated linearly, visibility nearest frame), then
+       ``time_warp``: a smooth re-timing at the same length (:func:`time_warp`);
     3. mirror (pose layouts): swap left/right joints and negate x about the body centre;
     4. affine (pose layouts): rotation ``U[-rotate_deg, rotate_deg]`` degrees, isotropic
        scale ``U[scale]`` and shear ``U[-shear, shear]`` (x by y and y by x) about the
@@ -201,6 +226,7 @@ class PoseAugment:
     crop_p: float = 1.0
     speed: tuple[float, float] = (1.0, 1.0)
     speed_p: float = 1.0
+    time_warp: float = 0.0
     mirror_p: float = 0.0
     rotate_deg: float = 0.0
     scale: tuple[float, float] = (1.0, 1.0)
@@ -230,7 +256,7 @@ class PoseAugment:
         if int(self.min_frames) < 1:
             raise ConfigError(f"augment.min_frames must be at least 1, got {self.min_frames}")
         self.min_frames = int(self.min_frames)
-        for name in ("rotate_deg", "shear", "noise"):
+        for name in ("rotate_deg", "shear", "noise", "time_warp"):
             v = float(getattr(self, name))
             if not (np.isfinite(v) and v >= 0):
                 raise ConfigError(f"augment.{name} must be a number >= 0, got {v}")
@@ -244,6 +270,7 @@ class PoseAugment:
         return self.enabled and bool(
             (self.crop_min < 1.0 and self.crop_p > 0)
             or (self.speed != (1.0, 1.0) and self.speed_p > 0)
+            or self.time_warp > 0
             or self.mirror_p > 0
             or ((self.rotate_deg > 0 or self.scale != (1.0, 1.0) or self.shear > 0)
                 and self.affine_p > 0)
@@ -283,6 +310,8 @@ class PoseAugment:
             t = kp.shape[0]
             n = max(int(round((t - 1) / factor)) + 1, floor)
             kp, vis = change_speed(kp, vis, n)
+        if self.time_warp > 0:
+            kp, vis = time_warp(kp, vis, self.time_warp, rng)
         return kp, vis
 
     def _geometric(self, kp: Array, vis: Array, lay: Layout, rng: np.random.Generator

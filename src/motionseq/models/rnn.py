@@ -150,14 +150,16 @@ class SequenceEncoder(nn.Module):
     ``conv_channels > 0`` (or a list of per-layer channels) puts a :class:`TemporalConv`
     front end (``conv_layers`` layers of width ``conv_kernel``, normalised by ``conv_norm``:
     ``layer`` or ``batch``) before the recurrent layers; it is not causal, so streaming
-    steps are then unavailable.
+    steps are then unavailable. ``conv_pool > 1`` max-pools its output over windows of that
+    many steps (a sequence of ``L`` valid steps keeps ``ceil(L / conv_pool)``), so the
+    recurrent layers read long sequences in fewer steps.
     """
 
     def __init__(self, input_size: int, hidden: int = 128, layers: int = 1, cell: Cell = "lstm",
                  bidirectional: bool = False, dropout: float = 0.0,
                  pooling: Pooling = "last", conv_channels: int | Sequence[int] = 0,
                  conv_kernel: int | Sequence[int] = 5, conv_layers: int = 1,
-                 conv_norm: ConvNorm = "layer") -> None:
+                 conv_norm: ConvNorm = "layer", conv_pool: int = 1) -> None:
         super().__init__()
         if pooling not in _POOLINGS:
             raise ConfigError(f"unknown pooling {pooling!r}; choose one of {', '.join(_POOLINGS)}")
@@ -166,13 +168,18 @@ class SequenceEncoder(nn.Module):
                     else len(conv_channels) > 0)
         self.conv = (TemporalConv(input_size, conv_channels, conv_kernel, conv_layers, dropout,
                                   conv_norm) if has_conv else None)
+        if int(conv_pool) < 1 or (int(conv_pool) > 1 and self.conv is None):
+            raise ConfigError(f"conv_pool must be >= 1 and needs a conv front end "
+                              f"(conv_channels > 0), got conv_pool={conv_pool}")
+        self.conv_pool = int(conv_pool)
         rnn_in = self.conv.out_dim if self.conv is not None else input_size
         self.rnn = make_rnn(cell, rnn_in, hidden, layers, bidirectional, dropout)
         self.out_dim = hidden * (2 if bidirectional else 1)
         self.attention = AttentionPool(self.out_dim) if pooling == "attention" else None
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Returns ``(outputs [B, T, D], summary [B, D])``, D = hidden × directions.
+        """Returns ``(outputs [B, T', D], summary [B, D])``, D = hidden × directions,
+        ``T' = ceil(T / conv_pool)``.
 
         Outputs at padded steps are 0.
         """
@@ -184,6 +191,9 @@ class SequenceEncoder(nn.Module):
             mask = torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None]
         if self.conv is not None:
             x = self.conv(x, mask)
+        if self.conv_pool > 1:
+            x, lengths, mask = self._pool(x, lengths, mask)
+            t = x.shape[1]
         if lengths is None:
             out, state = self.rnn(x)
         else:
@@ -209,6 +219,20 @@ class SequenceEncoder(nn.Module):
             assert self.attention is not None
             summary = self.attention(out, mask)
         return out, summary
+
+    def _pool(self, x: Tensor, lengths: Tensor | None, mask: Tensor | None
+              ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """Max over windows of ``conv_pool`` steps; padded steps never win a window."""
+        k = self.conv_pool
+        if mask is not None:
+            x = x.masked_fill(~mask[..., None], float("-inf"))
+        pooled = nn.functional.max_pool1d(x.transpose(1, 2), k, k, ceil_mode=True)
+        x = pooled.transpose(1, 2)
+        if lengths is None:
+            return x, None, None
+        lengths = torch.div(lengths + k - 1, k, rounding_mode="floor")
+        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+        return x.masked_fill(~mask[..., None], 0.0), lengths, mask
 
     def step(self, x_t: Tensor, state: Tensor | tuple[Tensor, Tensor] | None = None
              ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:

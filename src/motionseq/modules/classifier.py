@@ -40,6 +40,8 @@ class ActionClassifier(MotionModule):
             may be lists with one value per layer.
         conv_norm: the front end's norm, ``layer`` (per step, the default) or ``batch``
             (batch statistics over the valid steps, FCN style).
+        conv_pool: max-pool the front end's output over windows of this many steps before
+            the recurrent layers (1 = none); ``adaptive=auto`` sets it for long sequences.
         open_set: the known-action score (:mod:`motionseq.modules.openset`): ``mass``
             (1 - p(background); ``msp`` without a background class), ``msp`` or ``energy``.
         known_keep: after each validation epoch ``known_threshold`` is set so that this
@@ -55,7 +57,7 @@ class ActionClassifier(MotionModule):
                  monitor: str = "val/acc", monitor_mode: str = "max",
                  data_config: dict | None = None, conv_channels: int | list[int] = 0,
                  conv_kernel: int | list[int] = 5, conv_layers: int = 1,
-                 conv_norm: str = "layer", open_set: str = "mass",
+                 conv_norm: str = "layer", conv_pool: int = 1, open_set: str = "mass",
                  known_keep: float | None = 0.9, known_threshold: float | None = None,
                  temperature: float = 1.0) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
@@ -64,7 +66,7 @@ class ActionClassifier(MotionModule):
         n = len(self.class_names)
         self.encoder = SequenceEncoder(input_size, hidden, layers, cell, bidirectional, dropout,
                                        pooling, conv_channels, conv_kernel, conv_layers,
-                                       conv_norm)
+                                       conv_norm, conv_pool)
         self.head = ClassificationHead(self.encoder.out_dim, n, head_hidden, dropout)
         self.register_buffer("feat_mean", torch.zeros(input_size))
         self.register_buffer("feat_std", torch.ones(input_size))

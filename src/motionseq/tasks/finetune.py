@@ -68,6 +68,11 @@ def apply_init_from(cfg: DictConfig) -> dict[str, Any] | None:
         for key, value in hp.items():
             if key not in _RECIPE_KEYS:
                 cfg.model[key] = value
+        cfg.model.conv_pool = int(hp.get("conv_pool", 1))  # the start network's, as it was
+        # the fine-tuning recipe as measured, where the data left these to adaptive=auto
+        for key, value in (("val_fraction", 0.15), ("augment", None)):
+            if cfg.data.get(key) == "auto":
+                cfg.data[key] = value
         if keep:
             cfg.data.class_names = list(hp["class_names"])
             replay = (hp.get("data_config") or {}).get("source")

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, read_write
 
 from motionseq.errors import CheckpointError, ConfigError
 from motionseq.modules.checkpoint import CHECKPOINT_KEY, AtomicCheckpointIO, read_checkpoint
+from motionseq.tasks.adaptive import adapt
 from motionseq.tasks.finetune import apply_init_from, load_start_weights
 from motionseq.tasks.logging_extras import log_run_extras
 from motionseq.tasks.run_info import configure_environment, write_metrics, write_run_info
@@ -36,12 +37,17 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
-    """The data module (set up) and a fresh model that fits it, from ``cfg.data``/``cfg.model``."""
+    """The data module (set up) and a fresh model that fits it, from ``cfg.data``/``cfg.model``.
+    Settings left ``auto`` are chosen from the data first (:mod:`motionseq.tasks.adaptive`),
+    in ``cfg`` itself, so the trainer built from it afterwards sees them."""
     if "data" not in cfg or "model" not in cfg:
         raise ConfigError("the config needs a data and a model group (e.g. data=workouts)")
     start = apply_init_from(cfg)
-    datamodule = instantiate(cfg.data)
+    loaded, _ = adapt(cfg)  # the `auto` settings, chosen from the data (read once here)
+    datamodule = instantiate(cfg.data, **({"source": loaded} if loaded is not None else {}))
     datamodule.setup("fit")
+    if loaded is not None:
+        datamodule.source = loaded.source  # summaries name the source itself
     data_config = OmegaConf.to_container(cfg.data, resolve=True)
     # A partial first: data_config holds _target_ keys that must stay plain data.
     factory = instantiate(cfg.model, _partial_=True, _convert_="all")
@@ -236,8 +242,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.output_dir)
     ckpt = resume_checkpoint(cfg, run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    write_run_info(run_dir, cfg, {"resumed_from": ckpt} if ckpt else None)
     datamodule, model = build(cfg)
+    write_run_info(run_dir, cfg, {"resumed_from": ckpt} if ckpt else None)
     if ckpt:
         check_resumable(ckpt, model)
     trainer = build_trainer(cfg, [SameRunDir(run_dir)])
