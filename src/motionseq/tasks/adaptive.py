@@ -222,7 +222,8 @@ class LoadedSource:
 
 def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
     """Fill the ``auto`` values of ``cfg`` (in place) from its data. Returns the loaded
-    source (None when nothing was ``auto``) and the choices applied."""
+    source (None when nothing was ``auto``, or with a ``data.store``, which reads its source
+    itself) and the choices applied."""
     keys = auto_keys(cfg)
     if not keys:
         return None, []
@@ -271,6 +272,8 @@ def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
                     and _get(cfg, "data.val_fold") is None and "trainer" in cfg):
                 cfg.trainer.limit_val_batches = 0  # no validation split: no validation loop
     report(prof, applied)
+    if _get(cfg, "data.store"):
+        return None, applied  # a store fingerprints its source's own settings: read anew
     return LoadedSource(splits, source), applied
 
 
