@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from motionseq.errors import ConfigError, DataError
+from motionseq.extract.native_logs import NativeLogFilter
 from motionseq.extract.video import FrameSource, progress_frames
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import get_layout
@@ -31,6 +32,7 @@ from motionseq.skeleton import get_layout
 __all__ = ["PoseOptions", "PoseExtractor", "extract_pose"]
 
 LAYOUT = "mediapipe33"
+QUIET_FRAMES = 60  # MediaPipe's native start-up lines are filtered for at most these frames
 NUM_JOINTS = get_layout(LAYOUT).num_joints
 
 
@@ -83,10 +85,20 @@ class PoseExtractor:
         self._clock_ms = 0  # Tasks video mode needs increasing timestamps across videos
         self._pose: Any = None
         self._landmarker: Any = None
-        if self.options.model_path is not None:
-            self._landmarker = _make_landmarker(self.options)
-        else:
-            self._pose = _make_solution(self.options)
+        # MediaPipe's native start-up lines, until the graph has run and found someone
+        # (the graph starts its threads here and logs from them while the first frames
+        # run, so the filter stays on from here until QUIET_FRAMES frames or the tenth
+        # frame with a person; what else is written meanwhile is passed on at the end)
+        self._quiet: NativeLogFilter | None = NativeLogFilter().__enter__()
+        self._quiet_frames = self._quiet_found = 0
+        try:
+            if self.options.model_path is not None:
+                self._landmarker = _make_landmarker(self.options)
+            else:
+                self._pose = _make_solution(self.options)
+        except BaseException:
+            self._stop_quiet()
+            raise
 
     @property
     def backend(self) -> str:
@@ -94,6 +106,7 @@ class PoseExtractor:
 
     def close(self) -> None:
         """Release the graph (idempotent)."""
+        self._stop_quiet()
         if self._pose is not None:
             self._pose.close()
             self._pose = None
@@ -128,15 +141,35 @@ class PoseExtractor:
         if self._rgb is None or self._rgb.shape != frame.shape:
             self._rgb = np.empty_like(frame)
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=self._rgb)
-        if self._pose is not None:
-            res = self._pose.process(rgb)
-            lms = res.pose_landmarks.landmark if res.pose_landmarks is not None else None
-        else:
-            lms = self._detect_tasks(rgb, timestamp_ms)
+        lms = None
+        try:
+            lms = self._detect(rgb, timestamp_ms)
+        finally:
+            if self._quiet is not None:
+                self._quiet_frames += 1
+                self._quiet_found += 1 if lms else 0
+                if self._quiet_found >= 10 or self._quiet_frames >= QUIET_FRAMES:
+                    self._stop_quiet()
         if not lms:
             return None
         a = np.array([(p.x, p.y, p.z, p.visibility) for p in lms], dtype=np.float32)
         return a[:, :3], np.clip(np.nan_to_num(a[:, 3]), 0.0, 1.0)
+
+    def _detect(self, rgb: np.ndarray, timestamp_ms: int | None) -> list | None:
+        if self._pose is not None:
+            res = self._pose.process(rgb)
+            return res.pose_landmarks.landmark if res.pose_landmarks is not None else None
+        return self._detect_tasks(rgb, timestamp_ms)
+
+    def _stop_quiet(self) -> None:
+        """Give descriptor 2 back and pass on what was written meanwhile."""
+        if self._quiet is not None:
+            quiet, self._quiet = self._quiet, None
+            quiet.__exit__(None, None, None)
+            quiet.close()
+
+    def __del__(self) -> None:
+        self._stop_quiet()
 
     def _detect_tasks(self, rgb: np.ndarray, timestamp_ms: int | None) -> list | None:
         import mediapipe as mp

@@ -271,6 +271,15 @@ def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
             if (choice.key == "data.val_fraction" and value == 0 and not prof.val_given
                     and _get(cfg, "data.val_fold") is None and "trainer" in cfg):
                 cfg.trainer.limit_val_batches = 0  # no validation split: no validation loop
+        # log the training curve of tiny data too (Lightning warns, and logs nothing,
+        # when an epoch has fewer batches than the logging interval)
+        batch, per_epoch = _get(cfg, "data.batch_size"), 0
+        if isinstance(batch, int) and batch > 0 and "trainer" in cfg:
+            trained = prof.all_cases if _get(cfg, "data.val_fraction") == 0 else prof.cases
+            per_epoch = math.ceil(trained / batch)
+            every = _get(cfg, "trainer.log_every_n_steps")
+            if isinstance(every, int) and 0 < per_epoch < every:
+                cfg.trainer.log_every_n_steps = per_epoch
     report(prof, applied)
     if _get(cfg, "data.store"):
         return None, applied  # a store fingerprints its source's own settings: read anew

@@ -4,10 +4,12 @@ the seed and package versions; and the process settings every task starts with."
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,25 @@ def configure_environment() -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ.setdefault("WANDB_CONSOLE", "off")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    quiet_library_noise()
+
+
+class _DropAdverts(logging.Filter):
+    """Drops Lightning's advertising tips (nothing a user of this project can act on)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("💡 Tip")
+
+
+def quiet_library_noise() -> None:
+    """Silence what the libraries print that a user cannot act on: Lightning's cloud
+    logging tip and its own use of a deprecated torch API (``LeafSpec``). Warnings that say
+    something about the run itself are kept."""
+    for name in ("lightning_fabric.utilities.rank_zero", "pytorch_lightning.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropAdverts) for f in logger.filters):
+            logger.addFilter(_DropAdverts())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
