@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -172,9 +173,11 @@ def _figures(prefix: str, series: tuple[list[dict[str, Any]], float], scale: flo
                            "goal": goal, "note": f"{note}; mean over seeds {seeds}"},
         f"{prefix}_std": {"value": round(statistics.stdev(tests), digits), "unit": unit,
                           "note": f"{note}; sample std over seeds {seeds}"},
-        f"{prefix}_val_mean": {"value": round(statistics.mean(vals), digits), "unit": unit,
-                               "note": f"{note}; the selected checkpoints' validation "
-                                       f"accuracy (carved from train), mean over seeds"},
+        **({f"{prefix}_val_mean": {"value": round(statistics.mean(vals), digits),
+                                   "unit": unit,
+                                   "note": f"{note}; the selected checkpoints' validation "
+                                           f"accuracy (carved from train), mean over seeds"}}
+           if all(math.isfinite(v) for v in vals) else {}),  # no validation split
         f"{prefix}_wall_s": {"value": round(sum(r["wall"] for r in runs), 1), "unit": "s",
                              "note": f"{note}: {len(runs)} seeds, each a whole one-thread "
                                      f"process (start-up, data, training, test) on "

@@ -177,3 +177,46 @@ def test_unnamed_3d_skeleton_is_body_centred_and_scaled_from_the_data():
                         normalize_body=False)(PoseSequence(clip, np.ones((30, 20), np.float32),
                                                            30.0, "raw"))
     assert np.allclose(kept, clip.reshape(30, -1))
+
+
+@pytest.mark.parametrize("override, key", [
+    ("trainer.max_epochs=-3", "trainer.max_epochs"),
+    ("data.batch_size=0", "data.batch_size"),
+    ("model.hidden=abc", "model.hidden"),
+    ("model.dropout=2", "model.dropout"),
+    ("data.val_fraction=1.5", "data.val_fraction"),
+    ("model.optimizer.lr=-0.1", "model.optimizer.lr"),
+])
+def test_a_setting_of_the_wrong_type_or_range_is_one_clear_line(tmp_path, override, key):
+    from motionseq.errors import ConfigError
+    from motionseq.tasks.config_check import check_config
+
+    cfg = compose_cfg("train", [override], tmp_path)
+    with pytest.raises(ConfigError, match=rf"{key}=.*must be .*e\.g\. {key}="):
+        check_config(cfg)
+    check_config(compose_cfg("train", [], tmp_path))  # the defaults pass
+    check_config(compose_cfg("train", ["data=uea"], tmp_path))  # `auto` passes
+
+
+def test_the_cli_prints_one_line_and_no_stack_trace(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "train.py"),
+                           "data.batch_size=0", f"hydra.run.dir={tmp_path}"], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "data.batch_size=0: must be an integer >= 1" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_given_steps_become_whole_epochs_of_the_schedule(tmp_path):
+    root = _folder(tmp_path / "seqs")
+    cfg = compose_cfg("train", ["data=sequences", f"data.source.root={root}",
+                                "trainer.max_steps=30"], tmp_path / "run")
+    adapt(cfg)
+    # 12 cases, all training (too few to validate), batch 8: 2 steps per epoch
+    assert cfg.trainer.max_steps == 30 and cfg.trainer.max_epochs == 15
+    assert cfg.model.scheduler.T_max == 15

@@ -258,7 +258,17 @@ def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
                     if not _is_auto(_get(cfg, "trainer.max_epochs")):
                         continue  # the epochs were given: they decide
                 elif _is_auto(_get(cfg, "trainer.max_epochs")):
-                    OmegaConf.update(cfg, "trainer.max_epochs", -1)  # the steps were given
+                    # the steps were given: as many epochs as they take (the schedule's
+                    # length is counted in epochs), the trainer stops at the step count
+                    batch = _get(cfg, "data.batch_size")
+                    trained = prof.all_cases if _get(cfg, "data.val_fraction") == 0 \
+                        else prof.cases
+                    per_epoch = math.ceil(trained / batch) if isinstance(batch, int) else 1
+                    steps = int(_get(cfg, "trainer.max_steps"))
+                    value = max(math.ceil(steps / max(per_epoch, 1)), 1) if steps > 0 else -1
+                    OmegaConf.update(cfg, "trainer.max_epochs", value)
+                    applied.append(Choice("trainer.max_epochs", value,
+                                          f"trainer.max_steps={steps} in whole epochs"))
                     continue
             if not _is_auto(_get(cfg, choice.key)):
                 continue

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from motionseq.errors import CheckpointError, ConfigError
 from motionseq.modules.checkpoint import module_from_checkpoint
+from motionseq.tasks.config_check import check_config
 from motionseq.tasks.run_info import configure_environment, write_metrics, write_run_info
 from motionseq.tasks.summary import metric_floats, print_summary
 from motionseq.tasks.train import check_trainer
@@ -35,6 +36,7 @@ def check_compatible(module: pl.LightningModule, data_kwargs: dict[str, Any], ck
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild model and data from the checkpoint alone and run the test split."""
     configure_environment()
+    check_config(cfg)
     if not cfg.get("ckpt_path"):
         raise ConfigError("pass the checkpoint to evaluate: ckpt_path=PATH/TO/best.ckpt")
     run_dir = Path(cfg.paths.output_dir)

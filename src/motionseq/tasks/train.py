@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf, read_write
 from motionseq.errors import CheckpointError, ConfigError
 from motionseq.modules.checkpoint import CHECKPOINT_KEY, AtomicCheckpointIO, read_checkpoint
 from motionseq.tasks.adaptive import adapt
+from motionseq.tasks.config_check import check_config
 from motionseq.tasks.finetune import apply_init_from, load_start_weights
 from motionseq.tasks.logging_extras import log_run_extras
 from motionseq.tasks.run_info import configure_environment, write_metrics, write_run_info
@@ -239,6 +240,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     its last checkpoint left it: weights, optimizer, scheduler, epoch and step, the data
     order and the random states, so it ends as the uninterrupted run would have."""
     configure_environment()
+    check_config(cfg)
     run_dir = Path(cfg.paths.output_dir)
     ckpt = resume_checkpoint(cfg, run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
