@@ -220,3 +220,19 @@ def test_given_steps_become_whole_epochs_of_the_schedule(tmp_path):
     # 12 cases, all training (too few to validate), batch 8: 2 steps per epoch
     assert cfg.trainer.max_steps == 30 and cfg.trainer.max_epochs == 15
     assert cfg.model.scheduler.T_max == 15
+
+
+def test_one_class_and_test_only_labels_are_clear_errors(tmp_path):
+    from motionseq.errors import DataError
+
+    one = _folder(tmp_path / "one", classes=("a",))
+    cfg = compose_cfg("train", ["data=sequences", f"data.source.root={one}"], tmp_path / "r1")
+    with pytest.raises(DataError, match="one class .*at least two"):
+        build(cfg)
+    seqs = _folder(tmp_path / "two")
+    extra = seqs / "test" / "c"
+    extra.mkdir()
+    (extra / "0.csv").write_text("1,2,3\n4,5,6\n")
+    cfg = compose_cfg("train", ["data=sequences", f"data.source.root={seqs}"], tmp_path / "r2")
+    with pytest.raises(DataError, match=r"not in train: \['c'\]; add training examples"):
+        build(cfg)

@@ -200,12 +200,18 @@ class ActionDataModule(_Loaders):
         found = sorted({s.label for s in splits["train"]})
         first = self._given_classes or []
         self.class_names = first + [c for c in found if c not in first]
+        if len(self.class_names) < 2:
+            raise DataError(
+                f"the training data has one class ({', '.join(found) or 'none'}): a classifier "
+                f"needs at least two; add training examples of another class (one folder "
+                f"per class, e.g. train/<class>/)")
         index = {c: i for i, c in enumerate(self.class_names)}
         label_ids = {}
         for split, seqs in splits.items():
             unknown = sorted({s.label for s in seqs} - set(index))
             if unknown:
-                raise DataError(f"{split!r} has classes that are not in train: {unknown}")
+                raise DataError(f"{split!r} has classes that are not in train: {unknown}; add "
+                                f"training examples of them, or leave them out of {split!r}")
             label_ids[split] = [index[s.label] for s in seqs]
         return splits, label_ids
 
