@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import numbers
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,8 @@ def record(figures: dict[str, dict[str, Any]], json_path: Path | None = None,
     for name, fig in new.items():
         check(name, fig)
     merged = {**load(json_path), **new}
-    merged = {k: merged[k] for k in sorted(merged)}
+    # a figure that is not a finite number (no validation split, say) is no figure
+    merged = {k: merged[k] for k in sorted(merged) if math.isfinite(merged[k]["value"])}
     text = json.dumps(merged, indent=2, sort_keys=True) + "\n"
     atomic_write(json_path, lambda p: p.write_text(text))
     md = render(merged)

@@ -1,49 +1,58 @@
+"""Rotation of training trajectory windows: about the last observed point, and drawn from
+``(seed, epoch, window)`` only, so it is the same in any worker and after a resume."""
+
 import math
 
 import torch
+from torch.utils.data import DataLoader
 
-from motionseq.data.augment import RotateCollate, rotate_windows
+from motionseq.data.augment import RotatedWindows, rotate_window
+from motionseq.data.datasets import EpochSampler, WindowDataset
 
 
 def test_rotation_about_last_observed_point_keeps_shape_of_path():
-    obs = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]])
-    fut = torch.tensor([[[3.0, 0.0], [4.0, 1.0]]])
-    g = torch.Generator().manual_seed(0)
-    out = rotate_windows({"obs": obs, "fut": fut}, g)
-    torch.testing.assert_close(out["obs"][:, -1], obs[:, -1])  # pivot stays
-    both, rot = torch.cat([obs, fut], 1), torch.cat([out["obs"], out["fut"]], 1)
-    torch.testing.assert_close(torch.cdist(both, both), torch.cdist(rot, rot), atol=1e-5, rtol=0)
-    assert not torch.allclose(out["fut"], fut)  # it did rotate
-    assert torch.equal(obs, torch.tensor([[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]]))  # input kept
+    obs = torch.randn(8, 2)
+    fut = torch.randn(12, 2)
+    r_obs, r_fut = rotate_window(obs, fut, 1.0)
+    torch.testing.assert_close(r_obs[-1], obs[-1])  # the pivot stays put
+    d = lambda a, b: (a - b).norm(dim=-1)  # noqa: E731
+    torch.testing.assert_close(d(r_fut, r_obs[-1:]), d(fut, obs[-1:]))  # distances kept
+    assert not torch.allclose(r_fut, fut)  # it did rotate
 
 
 def test_quarter_turn_by_hand():
-    obs = torch.tensor([[[0.0, 0.0], [1.0, 0.0]]])
-    fut = torch.tensor([[[2.0, 0.0]]])
+    obs = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    fut = torch.tensor([[2.0, 0.0]])
+    _, r_fut = rotate_window(obs, fut, math.pi / 2)
+    torch.testing.assert_close(r_fut[0], torch.tensor([1.0, 1.0]), atol=1e-6, rtol=0)
+
+
+def _windows(n: int = 6) -> WindowDataset:
     g = torch.Generator().manual_seed(0)
-    theta = (torch.rand(1, generator=torch.Generator().manual_seed(0)) * 2 - 1) * (math.pi / 2)
-    out = rotate_windows({"obs": obs, "fut": fut}, g, max_angle=math.pi / 2)
-    expect = torch.tensor([1.0 + math.cos(theta.item()), math.sin(theta.item())])
-    torch.testing.assert_close(out["fut"][0, 0], expect, atol=1e-6, rtol=0)
+    return WindowDataset(torch.randn(n, 8, 2, generator=g).numpy(),
+                         torch.randn(n, 12, 2, generator=g).numpy())
 
 
-def test_collate_is_seeded():
-    items = [{"obs": torch.randn(8, 2), "fut": torch.randn(12, 2)} for _ in range(4)]
-    a, b = RotateCollate(seed=3)(items), RotateCollate(seed=3)(items)
-    torch.testing.assert_close(a["fut"], b["fut"])
+def test_angles_depend_on_seed_epoch_and_window_only():
+    a, b = RotatedWindows(_windows(), seed=3), RotatedWindows(_windows(), seed=3)
+    for key in [(0, 0), (4, 0), (4, 7)]:
+        torch.testing.assert_close(a[key]["fut"], b[key]["fut"])
+    assert not torch.allclose(a[(4, 0)]["fut"], a[(4, 1)]["fut"])  # a new epoch, new angles
+    other = RotatedWindows(_windows(), seed=4)
+    assert not torch.allclose(a[(4, 0)]["fut"], other[(4, 0)]["fut"])
 
 
-def test_collate_workers_draw_different_angles():
-    from torch.utils.data import DataLoader
+def test_a_resumed_epoch_and_workers_see_the_same_rotations():
+    data = RotatedWindows(_windows(10), seed=1)
 
-    window = {"obs": torch.randn(8, 2), "fut": torch.randn(12, 2)}
-
-    def run() -> list[torch.Tensor]:
-        torch.manual_seed(0)  # the DataLoader draws the workers' base seed from here
-        loader = DataLoader([window] * 4, batch_size=1, num_workers=2,
-                            collate_fn=RotateCollate(seed=3))
+    def batches(skip: int = 0, workers: int = 0) -> list[torch.Tensor]:
+        sampler = EpochSampler(len(data), 2, shuffle=True, seed=5, keys=True)
+        sampler.set_epoch(3)
+        sampler.skip = skip
+        loader = DataLoader(data, batch_size=2, sampler=sampler, num_workers=workers)
         return [b["fut"] for b in loader]
 
-    futs = run()
-    assert not torch.allclose(futs[0], futs[1])  # first batch of worker 0 and of worker 1
-    assert all(torch.equal(a, b) for a, b in zip(futs, run(), strict=True))
+    full = batches()
+    assert all(torch.equal(x, y) for x, y in zip(full, batches(workers=2), strict=True))
+    resumed = batches(skip=4)  # two batches of the epoch already trained
+    assert all(torch.equal(x, y) for x, y in zip(full[2:], resumed, strict=True))

@@ -197,3 +197,27 @@ def test_resuming_another_experiments_checkpoint_is_refused(tmp_path):
                                       tmp_path / "d", tmp_path / "data"))
     with pytest.raises(CheckpointError, match="TrajectoryForecaster"):
         check_resumable(str(last), forecaster)
+
+
+# --------------------------------------------------------------------------- rotated windows
+
+# The crowds forecaster with train-only rotation: 7 steps an epoch, 28 in all, last.ckpt
+# every 5 steps. The angles come from (seed, epoch, window), so the resumed run sees the
+# rotations the uninterrupted one saw.
+ROTATED = ["experiment=forecast_crowds", *TINY["crowds"], "data.rotate=true",
+           "trainer.max_epochs=4", "trainer.deterministic=true", "logger=csv",
+           "callbacks.last_checkpoint.every_n_train_steps=5", "callbacks.progress_bar=null"]
+
+
+@pytest.mark.slow
+def test_rotation_augmentation_resumes_exactly(tmp_path):
+    full = tmp_path / "full"
+    _train([*ROTATED, f"hydra.run.dir={full}"], tmp_path)
+    run = tmp_path / "run"
+    _train_and_kill([*ROTATED, f"hydra.run.dir={run}"], tmp_path, 12)
+    assert _last(run)["global_step"] == 10  # mid-epoch (7 steps an epoch)
+    _train([*ROTATED, f"hydra.run.dir={run}", "ckpt_path=last"], tmp_path)
+    a, b = _last(full), _last(run)
+    assert a["global_step"] == b["global_step"] == 28
+    for key, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][key]), key

@@ -1,5 +1,5 @@
-"""Train-only augmentation of trajectory windows, applied to collated batches (never to
-val/test). Pose sequences have their own stage, :mod:`motionseq.data.pose_augment`."""
+"""Train-only augmentation of trajectory windows (never of val/test). Pose sequences have
+their own stage, :mod:`motionseq.data.pose_augment`."""
 
 from __future__ import annotations
 
@@ -8,52 +8,47 @@ import math
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import Dataset
 
 
-def rotate_windows(batch: dict[str, Tensor], generator: torch.Generator | None = None,
-                   max_angle: float = math.pi) -> dict[str, Tensor]:
-    """Rotate each window (``obs [B, T_obs, 2]``, ``fut [B, T_pred, 2]``) by its own random
-    angle in ``[-max_angle, max_angle]`` about its last observed point.
-
-    Motion does not depend on which way the scene's axes point, so this multiplies the
-    data for free. Returns a new dict; the input is not modified.
-    """
-    obs, fut = batch["obs"], batch["fut"]
-    b = obs.shape[0]
-    theta = (torch.rand(b, generator=generator) * 2 - 1) * max_angle
-    c, s = torch.cos(theta), torch.sin(theta)
-    rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2).to(obs)  # [B,2,2]
-    origin = obs[:, -1:, :]
-    return {**batch,
-            "obs": (obs - origin) @ rot.transpose(1, 2) + origin,
-            "fut": (fut - origin) @ rot.transpose(1, 2) + origin}
+def rotate_window(obs: Tensor, fut: Tensor, theta: float) -> tuple[Tensor, Tensor]:
+    """Rotate one window (``obs [T_obs, 2]``, ``fut [T_pred, 2]``) by ``theta`` radians about
+    its last observed point. Motion does not depend on which way the scene's axes point, so
+    this multiplies the data for free. Returns new tensors."""
+    c, s = math.cos(theta), math.sin(theta)
+    rot = torch.tensor([[c, -s], [s, c]], dtype=obs.dtype)
+    origin = obs[-1:]
+    return (obs - origin) @ rot.T + origin, (fut - origin) @ rot.T + origin
 
 
-class RotateCollate:
-    """Collate function for training loaders: default collation, then :func:`rotate_windows`.
+class RotatedWindows(Dataset):
+    """Training windows, each rotated about its last observed point by an angle that depends
+    on ``(seed, epoch, item)`` only: keyed by ``(index, epoch)`` pairs (``epoch_keys``, see
+    :class:`~motionseq.data.datasets.EpochSampler`), the same window gets the same angle in
+    any worker, in any number of processes and in a run resumed mid-epoch, so a killed and
+    resumed run trains on exactly the batches the uninterrupted one did.
 
-    In the main process the angles come from one generator seeded by ``seed``. A DataLoader
-    worker holds a copy of that generator, so each worker reseeds it from ``seed`` and its
-    own worker seed on its first batch: workers never repeat each other's angles.
+    Keyed by a plain index (no epoch), the angle depends on ``(seed, index)`` alone.
     """
 
-    def __init__(self, max_angle: float = math.pi, seed: int = 0) -> None:
-        self.max_angle = max_angle
-        self.seed = seed
-        self.generator = torch.Generator().manual_seed(seed)
-        self._stream: int | None = None  # the worker seed the generator was reseeded for
+    epoch_keys = True
 
-    def _generator(self) -> torch.Generator:
-        from torch.utils.data import get_worker_info
+    def __init__(self, windows: Dataset, seed: int = 0, max_angle: float = math.pi) -> None:
+        self.windows, self.seed, self.max_angle = windows, int(seed), float(max_angle)
+        self._angles: tuple[int, np.ndarray] | None = None  # (epoch, one angle per item)
 
-        worker = get_worker_info()
-        if worker is not None and worker.seed != self._stream:
-            self._stream = worker.seed
-            mixed = np.random.SeedSequence([self.seed, worker.seed % 2**63]).generate_state(1)
-            self.generator = torch.Generator().manual_seed(int(mixed[0]))
-        return self.generator
+    def __len__(self) -> int:
+        return len(self.windows)
 
-    def __call__(self, items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
-        from torch.utils.data import default_collate
+    def angles(self, epoch: int) -> np.ndarray:
+        """Every item's angle in ``epoch`` (drawn once per epoch from ``(seed, epoch)``)."""
+        if self._angles is None or self._angles[0] != epoch:
+            rng = np.random.default_rng([self.seed, 0x524F54, int(epoch)])
+            self._angles = (epoch, rng.uniform(-self.max_angle, self.max_angle, len(self)))
+        return self._angles[1]
 
-        return rotate_windows(default_collate(items), self._generator(), self.max_angle)
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor]:
+        i, epoch = (key if isinstance(key, tuple) else (key, -1))
+        item = self.windows[int(i)]
+        obs, fut = rotate_window(item["obs"], item["fut"], float(self.angles(int(epoch))[int(i)]))
+        return {**item, "obs": obs, "fut": fut}

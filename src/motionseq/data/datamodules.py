@@ -17,7 +17,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from motionseq.data.augment import RotateCollate
+from motionseq.data.augment import RotatedWindows
 from motionseq.data.datasets import (
     AugmentedSequenceDataset,
     EpochSampler,
@@ -332,6 +332,10 @@ class TrajectoryDataModule(_Loaders):
                     f"tracks are shorter than obs_len + pred_len"
                 )
             self.datasets[split] = WindowDataset(w.obs, w.fut)
+            if split == "train" and self.rotate:
+                # angles from (seed, epoch, window): resume-exact, worker- and rank-independent
+                self.datasets[split] = RotatedWindows(self.datasets[split],
+                                                      seed=self.shuffle_seed())
         self.dt = float(windows["train"].dt)
         steps = np.diff(windows["train"].obs, axis=1).reshape(-1, 2)
         self._scale = float(max(np.sqrt((steps**2).sum(axis=1).mean()), 1e-3))
@@ -347,7 +351,7 @@ class TrajectoryDataModule(_Loaders):
         return {"scale": self._scale}
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True, RotateCollate(seed=self.seed) if self.rotate else None)
+        return self._loader("train", True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", False)
