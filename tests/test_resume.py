@@ -52,9 +52,9 @@ def _env(cwd: Path) -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
 
 
-def _train(args: list[str], cwd: Path) -> None:
+def _train(args: list[str], cwd: Path, **env: str) -> None:
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), *args], cwd=cwd,
-                          env=_env(cwd), capture_output=True, text=True, timeout=600)
+                          env={**_env(cwd), **env}, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -77,6 +77,13 @@ def _train_and_kill(args: list[str], cwd: Path, step: int) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
+
+
+def _csv_rows(run: Path) -> list[dict]:
+    import csv
+
+    with (run / "csv" / "metrics.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def _last(run: Path) -> dict:
@@ -118,6 +125,16 @@ def test_killed_run_resumes_to_the_uninterrupted_result(kill_at, resume_from, un
         assert torch.equal(value, resumed["state_dict"][key]), key
     expected = json.loads((uninterrupted / "metrics.json").read_text())
     assert json.loads((run / "metrics.json").read_text()) == expected
+    # the CSV log holds each step once, as the uninterrupted run's does
+    rows = [_csv_rows(r) for r in (uninterrupted, run)]
+    assert [(r["epoch"], r["step"]) for r in rows[1]] == [(r["epoch"], r["step"])
+                                                          for r in rows[0]]
+    # ... with the same values, except the training metrics averaged over the epoch the run
+    # resumed in (they average the batches trained after the resume only)
+    resumed_epoch = str(resume_from // STEPS_PER_EPOCH)
+    for a, b in zip(rows[0], rows[1], strict=True):
+        keys = [k for k in a if not (a["epoch"] == resumed_epoch and k.startswith("train/"))]
+        assert {k: a[k] for k in keys} == {k: b[k] for k in keys}, (a, b)
     info = json.loads((run / "run_info.json").read_text())
     assert info["resumed_from"].endswith("last.ckpt")
 
@@ -210,14 +227,37 @@ ROTATED = ["experiment=forecast_crowds", *TINY["crowds"], "data.rotate=true",
 
 
 @pytest.mark.slow
-def test_rotation_augmentation_resumes_exactly(tmp_path):
+def test_rotation_augmentation_resumes_exactly_after_a_slurm_requeue(tmp_path):
     full = tmp_path / "full"
     _train([*ROTATED, f"hydra.run.dir={full}"], tmp_path)
     run = tmp_path / "run"
     _train_and_kill([*ROTATED, f"hydra.run.dir={run}"], tmp_path, 12)
     assert _last(run)["global_step"] == 10  # mid-epoch (7 steps an epoch)
-    _train([*ROTATED, f"hydra.run.dir={run}", "ckpt_path=last"], tmp_path)
+    # resumed as a requeued SLURM job is: the same command, no ckpt_path
+    _train([*ROTATED, f"hydra.run.dir={run}"], tmp_path, SLURM_RESTART_COUNT="1")
+    assert json.loads((run / "run_info.json").read_text())["resumed_from"].endswith("last.ckpt")
     a, b = _last(full), _last(run)
     assert a["global_step"] == b["global_step"] == 28
     for key, value in a["state_dict"].items():
         assert torch.equal(value, b["state_dict"][key]), key
+
+
+def test_a_requeued_slurm_job_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    from motionseq.tasks.train import requeued_checkpoint
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
+    cfg = compose_cfg("train", [], run)
+    assert resume_checkpoint(cfg, run) is None  # nothing to resume, not requeued
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
+    assert requeued_checkpoint(run) is None  # requeued before any checkpoint: start over
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(b"x")
+    assert resume_checkpoint(cfg, run) == str(last)
+    hpc = run / "hpc_ckpt_1.ckpt"  # Lightning's checkpoint on SIGUSR1, written later
+    hpc.write_bytes(b"x")
+    os.utime(last, (time.time() - 60, time.time() - 60))
+    assert requeued_checkpoint(run) == str(hpc)
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
+    assert requeued_checkpoint(run) is None

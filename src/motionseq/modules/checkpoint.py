@@ -203,6 +203,8 @@ class LastCheckpoint(Checkpoint):
         if (trainer.sanity_checking or trainer.fast_dev_run
                 or trainer.state.fn != "fit" or self._saved_at == (trainer.global_step, epoch_end)):
             return
+        for logger in trainer.loggers:  # what was logged so far is on disk with it
+            logger.save()
         trainer.save_checkpoint(self.path, weights_only=False)
         self._saved_at = (trainer.global_step, epoch_end)
 

@@ -9,6 +9,7 @@ instead of waiting for a login that no one can type.
 
 from __future__ import annotations
 
+import csv
 import logging
 import netrc
 import os
@@ -19,12 +20,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from hydra.experimental.callback import Callback
+from lightning_fabric.loggers.logger import rank_zero_experiment
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.utilities import rank_zero_only
 
 from motionseq.errors import ConfigError
+from motionseq.fileio import atomic_write
 
-__all__ = ["wandb_mode", "check_wandb", "wandb_logger", "log_run_extras", "WandbCheck"]
+__all__ = ["wandb_mode", "check_wandb", "wandb_logger", "log_run_extras", "WandbCheck",
+           "ResumableCSVLogger", "resume_logs"]
 
 log = logging.getLogger(__name__)
 
@@ -189,3 +195,60 @@ class WandbCheck(Callback):
         except ConfigError as e:
             print(f"\nerror: {e}", file=sys.stderr)
             sys.exit(2)
+
+
+
+
+class _ResumedWriter(ExperimentWriter):
+    """Lightning's CSV experiment writer that, for a resumed run (``resume_step`` set),
+    keeps the killed run's ``metrics.csv`` (Lightning deletes it), less the rows logged
+    after the checkpoint, and appends the new rows under the same columns."""
+
+    def __init__(self, log_dir: str, resume_step: int | None = None) -> None:
+        self.resume_step = resume_step
+        super().__init__(log_dir=log_dir)
+
+    def _check_log_dir_exists(self) -> None:
+        if self.resume_step is None or not Path(self.metrics_file_path).is_file():
+            super()._check_log_dir_exists()  # a new run: Lightning's behaviour
+            return
+        path = Path(self.metrics_file_path)
+        with path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            fields, rows = list(reader.fieldnames or []), list(reader)
+        kept = [r for r in rows if not r.get("step") or float(r["step"]) < self.resume_step]
+
+        def write(p: Path) -> None:
+            with p.open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(kept)
+
+        atomic_write(path, write)
+        self.metrics_keys = sorted(fields)
+
+
+class ResumableCSVLogger(CSVLogger):
+    """:class:`~pytorch_lightning.loggers.CSVLogger` that, after :meth:`resume_from`,
+    continues the log of the run it resumes: each step once, nothing of it lost."""
+
+    _resume_step: int | None = None
+
+    def resume_from(self, step: int) -> None:
+        """Continue the log of a run resumed from a checkpoint at ``step`` optimizer steps."""
+        self._resume_step = int(step)
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _ResumedWriter(self.log_dir, self._resume_step)
+        return self._experiment
+
+
+def resume_logs(loggers: list, step: int) -> None:
+    """Tell the loggers that can continue a resumed run's log where its checkpoint was."""
+    for logger in loggers:
+        if hasattr(logger, "resume_from"):
+            logger.resume_from(step)

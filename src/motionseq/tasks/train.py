@@ -20,7 +20,7 @@ from motionseq.modules.checkpoint import CHECKPOINT_KEY, AtomicCheckpointIO, rea
 from motionseq.tasks.adaptive import adapt
 from motionseq.tasks.config_check import check_config
 from motionseq.tasks.finetune import apply_init_from, load_start_weights
-from motionseq.tasks.logging_extras import log_run_extras
+from motionseq.tasks.logging_extras import log_run_extras, resume_logs
 from motionseq.tasks.run_info import configure_environment, write_metrics, write_run_info
 from motionseq.tasks.summary import metric_floats, print_summary
 
@@ -178,11 +178,13 @@ def multirun_job(run_dir: Path) -> Iterator[None]:
 
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     """The checkpoint ``cfg.ckpt_path`` names: None, a path, or ``last`` (this run
-    directory's ``checkpoints/last.ckpt``, written every few steps and at every epoch end).
+    directory's ``checkpoints/last.ckpt``, written every few steps and at every epoch end);
+    without one, in a requeued SLURM job, the one its earlier attempt left
+    (:func:`requeued_checkpoint`).
     CheckpointError that says how to resume when there is none."""
     ckpt = cfg.get("ckpt_path")
     if not ckpt:
-        return None
+        return requeued_checkpoint(run_dir)
     if str(ckpt) == "last":
         path = run_dir / "checkpoints" / "last.ckpt"
         if not path.is_file():
@@ -198,6 +200,30 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     if not Path(ckpt).is_file():
         raise CheckpointError(f"ckpt_path={ckpt}: no such checkpoint file")
     return str(ckpt)
+
+
+def requeued_checkpoint(run_dir: Path) -> str | None:
+    """In a SLURM job that was requeued (``SLURM_RESTART_COUNT`` > 0, after a preemption,
+    a node failure or Lightning's own requeue on SIGUSR1): the newest checkpoint the earlier
+    attempt left in this run directory (``checkpoints/last.ckpt``, or the ``hpc_ckpt_N.ckpt``
+    Lightning writes before requeueing), so the job goes on instead of starting over.
+    None elsewhere. The run directory must be the same in every attempt, e.g.
+    ``hydra.run.dir=logs/train/runs/$SLURM_JOB_ID``."""
+    try:
+        restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+    except ValueError:
+        restarts = 0
+    if restarts < 1:
+        return None
+    found = [p for p in (run_dir / "checkpoints" / "last.ckpt", *run_dir.glob("hpc_ckpt_*.ckpt"))
+             if p.is_file()]
+    if not found:
+        log.info("SLURM requeue %d: no checkpoint in %s, starting from the beginning",
+                 restarts, run_dir)
+        return None
+    newest = max(found, key=lambda p: p.stat().st_mtime)
+    log.info("SLURM requeue %d: resuming from %s", restarts, newest)
+    return str(newest)
 
 
 def _data_kind(data_config: dict | None) -> tuple[str | None, str | None]:
@@ -249,6 +275,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if ckpt:
         check_resumable(ckpt, model)
     trainer = build_trainer(cfg, [SameRunDir(run_dir)])
+    if ckpt:  # the killed run's log rows after the checkpoint are logged again from it
+        resume_logs(trainer.loggers, int(read_checkpoint(ckpt).get("global_step", 0)))
     with multirun_job(run_dir):
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt)
         metrics = dict(trainer.callback_metrics)
