@@ -26,7 +26,9 @@ _INF_COST = 1e6
 
 @dataclass
 class TrackerConfig:
-    """Tracker settings (defaults tuned on PETS09-S2L1 at its ~7 fps).
+    """Tracker settings. The defaults were chosen on frames 1-400 of PETS09-S2L1 (at its
+    ~7 fps) only, by ``python -m bench.tracking search`` (a coordinate search of MOTA + IDF1
+    there), and are scored on frames 401-795 by ``make bench ARGS=tracking``.
 
     Attributes:
         min_hits: matches in a row that confirm a new track.
@@ -57,7 +59,7 @@ class TrackerConfig:
             of the gap).
     """
 
-    min_hits: int = 4
+    min_hits: int = 6
     max_misses: int = 12
     max_distance: float = 0.8
     min_iou: float = 0.05
@@ -73,8 +75,8 @@ class TrackerConfig:
     appearance_weight: float = 0.5
     max_appearance: float = 0.3
     appearance_momentum: float = 0.2
-    link_gap: int = 15
-    link_distance: float = 0.3
+    link_gap: int = 25
+    link_distance: float = 0.5
 
     def __post_init__(self) -> None:
         if self.min_hits < 1 or self.max_misses < 0 or self.max_gap < 0:
