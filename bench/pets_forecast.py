@@ -24,9 +24,9 @@ import numpy as np
 from bench.tracking import FPS, MIN_HEIGHT, shared_data
 from motionseq.extract.mot import foot_points, read_mot
 from motionseq.extract.paths import extract_paths, fit_homography, to_ground
+from motionseq.live.track_forecast import score_against_truth
 from motionseq.modules.checkpoint import module_from_checkpoint
 from motionseq.sequence import Tracks
-from motionseq.tasks.forecast_video import score_against_truth
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCH_M = 1.0  # a window belongs to the true person within this mean distance (metres)
@@ -72,7 +72,7 @@ def measure(out_dir: Path | None = None) -> dict[str, Any]:
 def _overlay_frame(video: Path, tracks: Tracks, model, H: np.ndarray, step: int,
                    out_dir: Path, index: int = 300) -> None:
     from motionseq.extract.video import FrameSource
-    from motionseq.tasks.forecast_video import draw_forecasts, save_frame
+    from motionseq.live.track_forecast import draw_forecasts, save_frame
 
     with FrameSource(video, fps=FPS, start=index, stop=index + 1) as src:
         for i, frame in src:

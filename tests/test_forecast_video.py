@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from motionseq.errors import DataError
+from motionseq.live.track_forecast import cut_windows, frame_step_for, score_against_truth
 from motionseq.models.baselines import constant_velocity
 from motionseq.sequence import Tracks
-from motionseq.tasks.forecast_video import cut_windows, frame_step_for, score_against_truth
 
 
 class ConstantVelocity(torch.nn.Module):

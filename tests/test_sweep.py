@@ -17,17 +17,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from motionseq.errors import ConfigError
-from motionseq.tasks.sweep import (
-    BEST_EXPERIMENT,
-    SUMMARY_CSV,
-    SUMMARY_MD,
-    SUMMARY_PNG,
-    SweepConfigError,
-    check_launcher,
-    main,
-    summarize_sweep,
-    write_summary,
-)
+from motionseq.sweeps.best_experiment import BEST_EXPERIMENT
+from motionseq.sweeps.checks import SweepConfigError, check_launcher
+from motionseq.sweeps.report import SUMMARY_CSV, SUMMARY_MD, SUMMARY_PNG, main, write_summary
+from motionseq.sweeps.summary import summarize_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"

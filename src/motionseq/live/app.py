@@ -511,7 +511,7 @@ def _run(cfg: DictConfig) -> dict[str, Any]:
                     detector.submit(view.reset_detector)  # after the frame in flight
                     log.info("reset")
                 elif key == ord("s"):
-                    from motionseq.tasks.forecast_video import save_frame
+                    from motionseq.live.track_forecast import save_frame
 
                     path = save_frame(snapshots / f"snapshot_{frame.index:06d}.png", img)
                     log.info("snapshot: %s", path)

@@ -3,9 +3,9 @@
 Each frame goes through the detector and the online :class:`~motionseq.extract.track.Tracker`
 of the path extractor; every confirmed person with a foot point at each of the
 forecaster's ``obs_len`` steps (``step`` video frames apart, from
-:func:`~motionseq.tasks.forecast_video.frame_step_for`) is forecast by the trained
+:func:`~motionseq.live.track_forecast.frame_step_for`) is forecast by the trained
 :class:`~motionseq.modules.forecaster.TrajectoryForecaster` in one batch
-(:func:`~motionseq.tasks.forecast_video.forecast_windows`).
+(:func:`~motionseq.live.track_forecast.forecast_windows`).
 
 The forecaster works in metres. With a homography (image to ground) the foot points are
 mapped through it and the forecast mapped back; without one each person's path is scaled
@@ -25,8 +25,8 @@ from motionseq.extract.detect import Detections, make_detector
 from motionseq.extract.mot import foot_points
 from motionseq.extract.paths import apply_homography, check_homography
 from motionseq.extract.track import Tracker, TrackerConfig
+from motionseq.live.track_forecast import VideoWindows, forecast_windows, frame_step_for
 from motionseq.sequence import Tracks
-from motionseq.tasks.forecast_video import VideoWindows, forecast_windows, frame_step_for
 
 __all__ = ["People", "PeopleForecaster"]
 
