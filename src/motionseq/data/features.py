@@ -322,6 +322,62 @@ def point_cloud_frame(points: np.ndarray) -> np.ndarray:
     return (rel / scale).astype(np.float32)
 
 
+class FeatureStream:
+    """:meth:`PoseFeatures.from_arrays` one frame at a time, for a pose layout without
+    ``resample``: :meth:`push` returns the row the whole stream's features would have at
+    this frame (the body frame carried forward causally as :func:`body_frame` does it, the
+    velocity from the previous frame's position in its own body frame), at the cost of one
+    frame's arithmetic.
+    """
+
+    def __init__(self, features: PoseFeatures) -> None:
+        if features.generic or features.resample is not None:
+            raise ConfigError("FeatureStream needs a pose layout without resample")
+        self.features = features
+        self.reset()
+
+    def reset(self) -> None:
+        self._centre: np.ndarray | None = None  # last known centre [C]
+        self._scale: float | None = None        # last known scale
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None  # (pos [J, d], known [J])
+
+    def push(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float) -> np.ndarray:
+        """This frame's feature row ``[F]`` from ``keypoints [J, C]``, ``visibility [J]``
+        (the features' layout)."""
+        f = self.features
+        d = 3 if f.use_z else 2
+        kp = keypoints[..., :d].astype(np.float64)
+        known = np.isfinite(kp).all(axis=1)  # [J]
+        if f.normalize_body:
+            centre, scale = centre_and_scale(keypoints[None], f.layout)
+            c, sc = centre[0], float(scale[0])
+            if np.isfinite(c).all():
+                self._centre = c
+            if np.isfinite(sc) and sc > 1e-6:
+                self._scale = sc
+            if self._centre is not None:
+                c = self._centre
+            else:  # before any known centre: the mean of the visible joints
+                with np.errstate(invalid="ignore"), quiet_nan_warnings():
+                    c = np.nan_to_num(np.nanmean(keypoints, axis=0))
+            pos = (kp - c[:d]) / (self._scale if self._scale is not None else 1.0)
+        else:
+            pos = kp
+        vel = np.zeros_like(pos)
+        if self._prev is not None:
+            prev_pos, prev_known = self._prev
+            both = known & prev_known
+            vel = np.where(both[:, None], (pos - prev_pos) * fps, 0.0)
+        self._prev = (pos, known)
+        parts = [np.where(known[:, None], pos, 0.0).reshape(-1)]
+        if f.velocities:
+            parts.append(vel.reshape(-1))
+        if f.visibility:
+            parts.append(known.astype(np.float64) if f.visibility == "known"
+                         else np.where(known, visibility, 0.0))
+        return np.concatenate(parts).astype(np.float32)
+
+
 def feature_stats(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and std over every frame of a list of ``[T, F]`` arrays.
 

@@ -45,7 +45,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from motionseq.data.features import PoseFeatures, centre_and_scale
+from motionseq.data.features import FeatureStream, PoseFeatures
 from motionseq.errors import CheckpointError, ConfigError, DataError
 from motionseq.live.step import StepEncoder, step_unavailable
 from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION, probability_score
@@ -220,10 +220,8 @@ class StreamPredictor:
         self._label = UNKNOWN
         self._pending: str | None = None
         self._pending_n = 0
-        # carried mode: the frames a feature row needs (see _row_features)
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None
-        self._last_centre: tuple[int, np.ndarray, np.ndarray] | None = None
-        self._last_scale: tuple[int, np.ndarray, np.ndarray] | None = None
+        # carried mode: one feature row per frame, as the whole stream's features have it
+        self._rows = FeatureStream(self.features) if self.mode == "carried" else None
         self._since_restart = np.zeros(2, np.int64)
         self.last_row: np.ndarray | None = None  # carried mode: the last feature row [F]
         if self._cell is not None:
@@ -324,33 +322,8 @@ class StreamPredictor:
         with torch.inference_mode():
             return torch.softmax(self.model(x), dim=-1)[0].numpy()
 
-    def _row_features(self, kp: np.ndarray, vis: np.ndarray) -> np.ndarray:
-        """This frame's feature row ``[F]``, equal to the row of the whole stream: the
-        features of (last frame with a known scale, last with a known centre, previous,
-        current), in time order, of which the last row is taken."""
-        t = self._n - 1
-        rows = []
-        for anchor in (self._last_scale, self._last_centre):
-            if anchor is not None and anchor[0] < t - 1 and all(
-                    anchor[0] != r[0] for r in rows):
-                rows.append(anchor)
-        if self._prev is not None:
-            rows.append((t - 1, *self._prev))
-        rows.append((t, kp, vis))
-        x = self.features.from_arrays(np.stack([r[1] for r in rows]),
-                                      np.stack([r[2] for r in rows]), self.fps)[-1]
-        # What body_frame counts as a known centre and scale (see features.body_frame).
-        centre, scale = (v[0] for v in centre_and_scale(kp[None], self.features.layout))
-        scale = float(scale)
-        if np.isfinite(centre).all():
-            self._last_centre = (t, kp, vis)
-            if np.isfinite(scale) and scale > 1e-6:
-                self._last_scale = (t, kp, vis)
-        self._prev = (kp, vis)
-        return x
-
     def _carried_step(self, kp: np.ndarray, vis: np.ndarray) -> np.ndarray:
-        self.last_row = self._row_features(kp, vis)
+        self.last_row = self._rows.push(kp, vis, self.fps)
         x = (self.last_row - self._mean) / self._std
         cell = self._cell
         if self.restart:
