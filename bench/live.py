@@ -57,7 +57,7 @@ STEPS = 1000
 BLOCK = 100
 LATENCY_RUNS = 3
 GOAL_RATIO = 0.90
-GOAL_STEP_MS = 0.5
+GOAL_STEP_MS = 0.30
 
 
 def shared_clip() -> Path:
