@@ -22,6 +22,18 @@ DEFAULT_FPS = 25.0
 _PROBE_FRAMES = 5  # a video must decode one of its first few frames to count as readable
 
 
+def open_capture(src: str | int) -> cv2.VideoCapture:
+    """``cv2.VideoCapture(src)`` without OpenCV's own log lines when it cannot open
+    (``Camera index out of range``, backend probing): the caller says what went wrong in
+    one line of its own."""
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(0)  # silent
+    try:
+        return cv2.VideoCapture(src)
+    finally:
+        cv2.setLogLevel(level)
+
+
 class FrameSource:
     """Iterate ``(index, frame)`` over a video file, image folder or camera.
 
@@ -70,7 +82,7 @@ class FrameSource:
             raise DataError(f"fps must be a positive number, got {self.fps}")
 
     def _open_capture(self, src: str | int, is_camera: bool) -> None:
-        cap = cv2.VideoCapture(src)
+        cap = open_capture(src)
         if not cap.isOpened():
             cap.release()
             what = ("camera does not open (is it connected and free?)" if is_camera else

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from motionseq.errors import DataError
-from motionseq.extract.video import FrameSource
+from motionseq.extract.video import FrameSource, open_capture
 
 __all__ = ["Capture", "Frame"]
 
@@ -96,7 +96,7 @@ class Capture:
         self.is_camera = cam is not None
         if cam is not None:
             self.name = f"camera {cam}"
-            cap = cv2.VideoCapture(cam)
+            cap = open_capture(cam)
             if not cap.isOpened():
                 cap.release()
                 raise DataError(
