@@ -68,8 +68,9 @@ def baselines(root: Path) -> dict[str, float]:
     return out
 
 
-def step_ms(ckpt: str, root: Path) -> list[float]:
-    """Milliseconds of ``JointPaths.push`` per frame with the trained model."""
+def step_ms(ckpt: str, root: Path, model_ms: list[float] | None = None) -> list[float]:
+    """Milliseconds of ``JointPaths.push`` per frame with the trained model; with
+    ``model_ms``, the forecaster's own milliseconds of each of those frames go there."""
     from motionseq.data.penn_action import read_penn_action
     from motionseq.live.joints import JointPaths, load_joint_forecaster
 
@@ -80,15 +81,29 @@ def step_ms(ckpt: str, root: Path) -> list[float]:
                     seq.fps, horizon_s=0.67, min_visibility=0.0,
                     model=load_joint_forecaster(ckpt))
     aspect = clip.width / clip.height
+    forecaster, inner = jp.model, []
+
+    def timed(x):
+        t0 = time.perf_counter()
+        out = forecaster(x)
+        inner.append((time.perf_counter() - t0) * 1000.0)
+        return out
+
+    jp.model = timed
     times = []
     while len(times) < STEPS:
         jp.reset()
         for kp, vis in zip(seq.keypoints, seq.visibility, strict=True):
+            inner.clear()
             t0 = time.perf_counter()
             out = jp.push(kp, vis, aspect)
             dt = (time.perf_counter() - t0) * 1000.0
             if out:
                 times.append(dt)
+                if model_ms is not None:
+                    model_ms.append(sum(inner))
+    if model_ms is not None:
+        del model_ms[STEPS:]
     return times[:STEPS]
 
 
@@ -103,7 +118,8 @@ def run() -> dict[str, dict[str, Any]]:
                                         f"data.source.poses.root={root}", "logger=csv"],
                                        keep=ckpt)
         base = baselines(root)
-        steps = step_ms(str(ckpt), root)
+        model_ms: list[float] = []
+        steps = step_ms(str(ckpt), root, model_ms)
     note = (f"Penn Action test clips (1068), wrists and ankles, {int(base['windows'])} windows "
             f"of 15 observed + 20 predicted frames at 30 fps, body units (torso lengths)")
     exp = f"`make train ARGS=\"experiment=forecast_joints\"` (LSTM forecaster), {note}"
@@ -118,7 +134,14 @@ def run() -> dict[str, dict[str, Any]]:
         "joint_paths_step_ms": {
             "value": round(statistics.median(steps), 3), "unit": "ms",
             "note": f"JointPaths.push with the trained model, 4 joints, median of {STEPS} "
-                    f"frames (p95 {np.percentile(steps, 95):.3f} ms), 1 torch thread"},
+                    f"frames (p95 {np.percentile(steps, 95):.3f} ms), 1 torch thread; the "
+                    f"forecaster itself {statistics.median(model_ms):.3f} ms of it (encoder, "
+                    f"20-step recurrent decoder), the rest (history, resampling onto the "
+                    f"model's grid, body units and back) "
+                    f"{statistics.median(np.subtract(steps, model_ms)):.3f} ms"},
+        "joint_paths_step_ms_model": {
+            "value": round(statistics.median(model_ms), 3), "unit": "ms",
+            "note": "the forecaster's part of joint_paths_step_ms (median per frame)"},
     }
     for name, what in (("cv", "constant velocity"), ("still", "the joint stays put"),
                        ("linear", "least-squares line through the 15 observed points, "

@@ -23,6 +23,8 @@ weights do not change the work per frame. Clip: ``ntu_a001_drink_water.avi`` (19
   normalisation, one LSTM step of two staggered states, head, softmax, EMA, hysteresis)
   on real-shaped poses (synthetic workouts), median over STEPS steps after a warm-up,
   with one PyTorch thread as the live loop runs it.
+- ``model_step_ms_<part>``: where a step goes (features, model, smoothing, other), timed
+  by wrapping those parts of the predictor (:func:`step_breakdown`).
 - ``model_step_ms_bare_lstm``: ``nn.LSTM(165, 128)`` on one frame with a carried state,
   interleaved with the above in blocks of 100, median over STEPS steps.
 - ``stream_latency_ms_median`` / ``_p95``: the clip replayed as a camera
@@ -206,6 +208,60 @@ def model_steps(ckpt: Path) -> tuple[list[float], list[float], str]:
     return step_ms, bare_ms, sp.mode
 
 
+class _Timed:
+    """Wraps a callable and records the milliseconds of each call."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.ms = fn, []
+
+    def __call__(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        out = self.fn(*args, **kwargs)
+        self.ms.append((time.perf_counter() - t0) * 1000.0)
+        return out
+
+
+def step_breakdown(ckpt: Path) -> dict[str, float]:
+    """Median milliseconds per frame of the parts of a carried ``StreamPredictor.push``:
+    the feature row (``features``), the recurrent step with head and softmax (``model``),
+    smoothing and the label's hysteresis (``smoothing``), and the rest (layout mapping,
+    ring buffer: ``other``), on the frames ``model_steps`` uses."""
+    from omegaconf import OmegaConf
+
+    from motionseq.data.workouts import WORKOUT_CLASSES, make_workout
+    from motionseq.live.app import LIVE_TORCH_THREADS, torch_threads
+    from motionseq.live.stream import StreamPredictor
+    from motionseq.modules.checkpoint import module_from_checkpoint
+
+    model = module_from_checkpoint(ckpt)
+    stream = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "webcam.yaml").stream)
+    sp = StreamPredictor(model, fps=30.0, **stream)
+    rng = np.random.default_rng(1)
+    seqs = [make_workout(WORKOUT_CLASSES[i % len(WORKOUT_CLASSES)], rng).sequence
+            for i in range(20)]
+    kp = np.concatenate([s.keypoints for s in seqs]).astype(np.float32)
+    vis = np.concatenate([s.visibility for s in seqs]).astype(np.float32)
+    feats = _Timed(sp._rows.push)
+    cell, probs = _Timed(sp._cell.step), _Timed(sp._probabilities)
+    label = _Timed(sp._update_label)
+    sp._rows.push, sp._cell.step, sp._probabilities, sp._update_label = \
+        feats, cell, probs, label
+    total = []
+    with torch_threads(LIVE_TORCH_THREADS):
+        for t in range(50 + STEPS):
+            t0 = time.perf_counter()
+            sp.push(kp[t % len(kp)], vis[t % len(kp)])
+            total.append((time.perf_counter() - t0) * 1000.0)
+    keep = slice(50, None)  # after the warm-up
+    parts = {"features": np.asarray(feats.ms[keep]),
+             "model": np.asarray(cell.ms[keep]) + np.asarray(probs.ms[keep]),
+             "smoothing": np.asarray(label.ms[keep])}
+    whole = np.asarray(total[keep])
+    out = {k: float(np.median(v)) for k, v in parts.items()}
+    out["other"] = float(np.median(whole - sum(parts.values())))
+    return out
+
+
 def measure() -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     clip = shared_clip()
@@ -225,6 +281,7 @@ def measure() -> dict[str, Any]:
             ratios.append(live[-1] / bare[-1])
             cpu_ratios.append(cpu_bare / s["cpu_s"])
         step_ms, bare_ms, mode = model_steps(ckpt)
+        parts = step_breakdown(ckpt)
         latencies, dropped, frames = [], 0, 0
         for i in range(LATENCY_RUNS):
             s = live_loop(ckpt, tmp / f"lat{i}",
@@ -236,7 +293,7 @@ def measure() -> dict[str, Any]:
             "ratio": statistics.median(ratios), "ratios": ratios, "frames": n_bare,
             "cpu_ratio": statistics.median(cpu_ratios),
             "step": statistics.median(step_ms), "step_p95": float(np.percentile(step_ms, 95)),
-            "bare_step": statistics.median(bare_ms), "mode": mode,
+            "bare_step": statistics.median(bare_ms), "mode": mode, "parts": parts,
             "lat_median": float(np.median(latencies)),
             "lat_p95": float(np.percentile(latencies, 95)), "lat_frames": frames,
             "lat_dropped": dropped, "load": (load_before, os.getloadavg()[0]),
@@ -270,7 +327,14 @@ def run() -> dict[str, dict[str, Any]]:
                           "note": f"StreamPredictor.push per frame, carried state (feature "
                                   f"row, 2 staggered LSTM states, head, EMA, hysteresis) with "
                                   f"1 torch thread as the live loop runs it, median of {STEPS} "
-                                  f"(p95 {m['step_p95']:.3f} ms); {machine}"},
+                                  f"(p95 {m['step_p95']:.3f} ms); where it goes (medians, "
+                                  f"ms): " + ", ".join(f"{k} {v:.3f}"
+                                                       for k, v in m["parts"].items())
+                                  + f"; {machine}"},
+        **{f"model_step_ms_{k}": {"value": round(v, 4), "unit": "ms",
+                                  "note": f"the {k} part of model_step_ms (median per frame; "
+                                          f"see bench.live.step_breakdown)"}
+           for k, v in m["parts"].items()},
         "model_step_ms_bare_lstm": {
             "value": round(m["bare_step"], 4), "unit": "ms",
             "note": f"nn.LSTM(165, 128) on one frame with a carried state, 1 torch thread, "
