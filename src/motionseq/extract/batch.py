@@ -33,7 +33,13 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,34 +312,45 @@ def _run(todo: list[tuple[str, str, str, str, str]], workers: int,
         finally:
             _close_worker()
         return
+    # This process extracts too, in a thread, beside workers - 1 spawned processes: it has
+    # its imports already, so the start-up of one worker process (Python, MediaPipe, the
+    # pose graph) is not paid, and it starts on the first (longest) video at once.
     # spawn: a forked child of a process that has used MediaPipe deadlocks
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
-                               initializer=_init_worker, initargs=(options, 1))
+    procs = min(workers - 1, len(todo) - 1)
+    pool = ProcessPoolExecutor(max_workers=procs, mp_context=ctx, initializer=_init_worker,
+                               initargs=(options, 1))
+    local = ThreadPoolExecutor(1, initializer=_init_worker, initargs=(options, 1))
+    pending: dict[Future, tuple[tuple[str, str, str, str, str], Any]] = {}
+    items = iter(todo)
+    broken = False
+
+    def submit(executor: Any) -> None:
+        item = next(items, None)
+        if item is None:
+            return
+        if executor is pool and broken:
+            executor = local  # the processes are gone: this process goes on alone
+        pending[executor.submit(_extract_one, *item)] = (item, executor)
+
     try:
-        # keep only a few items queued so the work is handed out as workers free up
-        pending: dict[Future, tuple[str, str, str, str, str]] = {}
-        items = iter(todo)
-        for item in items:
-            pending[pool.submit(_extract_one, *item)] = item
-            if len(pending) >= 2 * workers:
-                break
+        submit(local)
+        for _ in range(2 * procs):  # a few queued, so a free worker never waits
+            submit(pool)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                item = pending.pop(fut)
+                item, executor = pending.pop(fut)
                 try:
                     yield fut.result()
                 except BrokenProcessPool as e:  # a worker crashed (decoder segfault ...)
+                    broken = True
                     yield _failed_row(item, f"worker process died: {e}")
-                    continue
-                nxt = next(items, None)
-                if nxt is not None:
-                    pending[pool.submit(_extract_one, *nxt)] = nxt
-        for item in items:  # left over when the pool broke
-            yield _failed_row(item, "not run: a worker process died; rerun to resume")
+                submit(executor)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        local.shutdown(wait=True, cancel_futures=True)
+        _close_worker()
 
 
 def _failed_row(item: tuple[str, str, str, str, str], reason: str) -> dict[str, str]:
