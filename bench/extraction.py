@@ -43,7 +43,7 @@ COPIES = 3  # copies of each clip in the speed-up folder
 # (import, pose graph) is not most of the run, as with real videos
 SPEEDUP_FRAMES = 120
 GOAL_RATIO = 0.95
-GOAL_SPEEDUP = 1.7
+GOAL_SPEEDUP = 1.85
 
 
 def shared_videos() -> Path:
