@@ -23,7 +23,8 @@ With a window the keys are ``q`` quit, ``p`` pause, ``r`` reset (counters and st
 ``s`` snapshot. ``headless=true`` writes the annotated video (``out``) and a JSONL file
 (``jsonl``) with one line per frame instead.
 
-``runtime=onnx`` runs the classifier with ONNX Runtime in window mode: the model exported
+``runtime=onnx`` runs the classifier with ONNX Runtime, frame by frame with its state carried
+when the export wrote a step model (``model.step.onnx``), else in window mode: the model exported
 by :mod:`motionseq.live.export` from the checkpoint (``onnx=PATH`` reuses one written
 before; otherwise it is exported into the run folder first).
 """
@@ -210,6 +211,7 @@ class PoseView:
         from motionseq.skeleton import get_layout
 
         self.predictor = StreamPredictor(model, source_layout=LAYOUT, fps=fps, runner=runner,
+                                         step_runner=getattr(runner, "step_runner", None),
                                          **OmegaConf.to_container(cfg.stream))
         self.classes = self.predictor.classes
         reps = cfg.get("reps") or {}
@@ -405,7 +407,16 @@ def _onnx_runner(cfg: DictConfig, model, ckpt: str, kind: str):
     else:
         path = export(ckpt, "onnx", Path(cfg.paths.output_dir) / "model.onnx")
         log.info("exported the classifier to %s", path)
-    return OnnxClassifier(path, threads=int(cfg.get("onnx_threads") or 1))
+    threads = int(cfg.get("onnx_threads") or 1)
+    runner = OnnxClassifier(path, threads=threads)
+    from motionseq.live.export_step import OnnxStepCell, step_model_path
+
+    step = step_model_path(path)
+    if step.is_file():  # carried state, frame by frame in ONNX Runtime
+        rnn = model.encoder.rnn
+        runner.step_runner = lambda slots: OnnxStepCell(step, rnn.num_layers,
+                                                        rnn.hidden_size, slots, threads)
+    return runner
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from motionseq.cli import bool_arg, flag_words
 from motionseq.errors import CheckpointError, ConfigError, MotionseqError
+from motionseq.live.step import step_unavailable
 
 __all__ = ["FORMATS", "ExportableClassifier", "OnnxClassifier", "export", "feature_channel_names",
            "main", "read_sidecar", "sidecar_path"]
@@ -331,6 +332,17 @@ def export(ckpt: str | Path, fmt: str = "onnx", out: str | Path | None = None,
     finally:
         tmp.unlink(missing_ok=True)
     sidecar_path(out).write_text(text + "\n")
+    if fmt == "onnx" and step_unavailable(model.encoder) is None:
+        # the one-frame step with its state as inputs/outputs, for carried streaming
+        from motionseq.live.export_step import export_step, step_model_path
+
+        step = step_model_path(out)
+        tmp = step.with_name(f".{step.name}.tmp")
+        try:
+            export_step(model, tmp, opset)
+            tmp.replace(step)
+        finally:
+            tmp.unlink(missing_ok=True)
     return out
 
 

@@ -40,7 +40,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -113,7 +113,12 @@ class StreamPredictor:
         absent_frames: frames without a person before :data:`NO_PERSON` is shown.
         runner: window mode: a callable from the window's raw features ``[n, F]`` float32
             to class probabilities ``[C]`` that replaces the PyTorch model (e.g.
-            :class:`~motionseq.live.export.OnnxClassifier`); it implies window mode.
+            :class:`~motionseq.live.export.OnnxClassifier`); it implies window mode,
+            unless ``step_runner`` is given too.
+        step_runner: carried mode in another runtime: called with the number of state
+            slots, returns a stepper like :class:`~motionseq.live.step.StepEncoder` whose
+            ``step`` gives class probabilities (e.g.
+            :class:`~motionseq.live.export_step.OnnxStepCell`).
 
     Raises:
         ConfigError: bad settings; CheckpointError: a model this stream cannot feed (raw
@@ -124,7 +129,8 @@ class StreamPredictor:
                  mode: Mode = "auto", window: int = 64, restart: bool = True, stride: int = 1,
                  smoothing: float = 0.3, hold: int = 5, min_confidence: float | None = None,
                  min_frames: int = 8, absent_frames: int = 3,
-                 runner: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 runner: Callable[[np.ndarray], np.ndarray] | None = None,
+                 step_runner: Callable[[int], Any] | None = None) -> None:
         if mode not in ("window", "carried", "auto"):
             raise ConfigError(f"stream mode must be window, carried or auto, got {mode!r}")
         if window < 2 or stride < 1 or hold < 1 or min_frames < 1 or absent_frames < 1:
@@ -158,12 +164,17 @@ class StreamPredictor:
         self.absent_frames = int(absent_frames)
         self.restart = bool(restart)
         self.runner = runner
+        self._step_runner = step_runner
         self.mode = self._choose_mode(mode)
         lay = get_layout(self.features.layout)
         self._mean = model.feat_mean.detach().cpu().numpy().astype(np.float32)
         self._std = model.feat_std.detach().cpu().numpy().astype(np.float32)
-        self._cell = StepEncoder(model.encoder, slots=2 if self.restart else 1) \
-            if self.mode == "carried" else None
+        slots = 2 if self.restart else 1
+        self._cell = None
+        if self.mode == "carried":
+            # ONNX Runtime steps the exported step model (its head included) when given
+            self._cell = step_runner(slots) if step_runner is not None else \
+                StepEncoder(model.encoder, slots=slots)
         self._j = lay.num_joints
         self._c: int | None = None  # channels per joint, from the first frame
         self.reset()
@@ -196,7 +207,8 @@ class StreamPredictor:
         if mode == "window":
             return "window"
         why = ("the model runs in another runtime, which reads whole windows"
-               if self.runner is not None else step_unavailable(self.model.encoder))
+               if self.runner is not None and self._step_runner is None
+               else step_unavailable(self.model.encoder))
         if why is None and self.features.resample is not None:
             why = "the features are resampled to a fixed length (not causal)"
         if why is None:
@@ -344,6 +356,8 @@ class StreamPredictor:
         if self.restart and self._n - 1 >= self.window // 2 \
                 and self._since_restart[1] > self._since_restart[0]:
             use = 1
+        if getattr(cell, "returns_probabilities", False):
+            return np.asarray(summaries[use], np.float32)
         return self._probabilities(summaries[use:use + 1])[0]
 
     # ------------------------------------------------------------------ smoothing
