@@ -19,6 +19,8 @@ weights do not change the work per frame. Clip: ``ntu_a001_drink_water.avi`` (19
 - ``live_fps_ratio``: median of the per-pair ratios, variants interleaved (A B A B). The
   note adds the ratio of CPU time per frame (process time, all threads), which other
   jobs on the machine disturb less than wall time.
+- ``live_fps_ratio_onnx``: the same loop with ``runtime=onnx`` (the exported step model,
+  state carried, in ONNX Runtime) / the bare loop of its pair, median.
 - ``model_step_ms``: ``StreamPredictor.push`` in carried mode (the frame's feature row,
   normalisation, one LSTM step of two staggered states, head, softmax, EMA, hysteresis)
   on real-shaped poses (synthetic workouts), median over STEPS steps after a warm-up,
@@ -270,7 +272,12 @@ def measure() -> dict[str, Any]:
         ckpt = bench_checkpoint(tmp)
         joints = {"joints.ckpt": str(bench_joint_forecaster(tmp))}
         live_loop(ckpt, tmp / "warm", joints)  # first-use costs (imports, MediaPipe files)
-        live, bare, ratios, cpu_ratios = [], [], [], []
+        from motionseq.live.export import export
+
+        onnx = {**joints, "runtime": "onnx",
+                "onnx": str(export(ckpt, "onnx", tmp / "model.onnx"))}
+        live_loop(ckpt, tmp / "warm_onnx", onnx)
+        live, bare, ratios, cpu_ratios, onnx_ratios = [], [], [], [], []
         for i in range(PAIRS):
             s = live_loop(ckpt, tmp / f"live{i}", joints)
             n_bare, t_bare, cpu_bare = bare_loop(clip)
@@ -280,6 +287,8 @@ def measure() -> dict[str, Any]:
             bare.append(n_bare / t_bare)
             ratios.append(live[-1] / bare[-1])
             cpu_ratios.append(cpu_bare / s["cpu_s"])
+            o = live_loop(ckpt, tmp / f"onnx{i}", onnx)  # the same loop through ONNX Runtime
+            onnx_ratios.append((o["frames"] / o["seconds"]) / bare[-1])
         step_ms, bare_ms, mode = model_steps(ckpt)
         parts = step_breakdown(ckpt)
         latencies, dropped, frames = [], 0, 0
@@ -291,6 +300,7 @@ def measure() -> dict[str, Any]:
             frames += s["frames"]
     return {"live": statistics.median(live), "bare": statistics.median(bare),
             "ratio": statistics.median(ratios), "ratios": ratios, "frames": n_bare,
+            "onnx_ratio": statistics.median(onnx_ratios), "onnx_ratios": onnx_ratios,
             "cpu_ratio": statistics.median(cpu_ratios),
             "step": statistics.median(step_ms), "step_p95": float(np.percentile(step_ms, 95)),
             "bare_step": statistics.median(bare_ms), "mode": mode, "parts": parts,
@@ -315,6 +325,12 @@ def run() -> dict[str, dict[str, Any]]:
                              f"from the forecast_joints LSTM forecaster, "
                              f"drawing, JSONL (no video file); capture, pose and annotation "
                              f"threads; median of {PAIRS}; {setup}"},
+        "live_fps_ratio_onnx": {
+            "value": round(m["onnx_ratio"], 3), "unit": "ratio", "goal": f">= {GOAL_RATIO}",
+            "note": f"the same live loop with runtime=onnx (the classifier's exported step "
+                    f"model stepped frame by frame in ONNX Runtime, state carried) / the "
+                    f"bare loop of the same pair, median of {PAIRS} ("
+                    + ", ".join(f"{r:.3f}" for r in m["onnx_ratios"]) + f"); {setup}"},
         "live_fps_bare": {"value": round(m["bare"], 1), "unit": "frames/s",
                           "note": f"read -> RGB -> Pose.process, median of {PAIRS}; {setup}"},
         "live_fps_ratio": {"value": round(m["ratio"], 3), "unit": "ratio",
