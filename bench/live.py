@@ -167,13 +167,13 @@ def bare_loop(clip: Path) -> tuple[int, float, float]:
     return n, seconds, time.process_time() - cpu
 
 
-def model_steps(ckpt: Path) -> tuple[list[float], list[float], str]:
-    """Per-step milliseconds of ``StreamPredictor.push`` (carried) and of a bare
-    ``nn.LSTM`` step, interleaved in blocks; and the predictor's mode."""
+def _predictor_and_poses(ckpt: Path):
+    """The checkpoint's model, a ``StreamPredictor`` with ``conf/webcam.yaml``'s stream
+    settings, and real-shaped poses (20 synthetic workouts): ``(model, predictor,
+    keypoints [T, J, C], visibility [T, J])``."""
     from omegaconf import OmegaConf
 
     from motionseq.data.workouts import WORKOUT_CLASSES, make_workout
-    from motionseq.live.app import LIVE_TORCH_THREADS, torch_threads
     from motionseq.live.stream import StreamPredictor
     from motionseq.modules.checkpoint import module_from_checkpoint
 
@@ -185,6 +185,15 @@ def model_steps(ckpt: Path) -> tuple[list[float], list[float], str]:
             for i in range(20)]
     kp = np.concatenate([s.keypoints for s in seqs]).astype(np.float32)
     vis = np.concatenate([s.visibility for s in seqs]).astype(np.float32)
+    return model, sp, kp, vis
+
+
+def model_steps(ckpt: Path) -> tuple[list[float], list[float], str]:
+    """Per-step milliseconds of ``StreamPredictor.push`` (carried) and of a bare
+    ``nn.LSTM`` step, interleaved in blocks; and the predictor's mode."""
+    from motionseq.live.app import LIVE_TORCH_THREADS, torch_threads
+
+    model, sp, kp, vis = _predictor_and_poses(ckpt)
     f, hidden = model.hparams["input_size"], model.hparams["hidden"]
     lstm = torch.nn.LSTM(f, hidden, batch_first=True).eval()
     x = torch.randn(1, 1, f)
@@ -228,21 +237,9 @@ def step_breakdown(ckpt: Path) -> dict[str, float]:
     the feature row (``features``), the recurrent step with head and softmax (``model``),
     smoothing and the label's hysteresis (``smoothing``), and the rest (layout mapping,
     ring buffer: ``other``), on the frames ``model_steps`` uses."""
-    from omegaconf import OmegaConf
-
-    from motionseq.data.workouts import WORKOUT_CLASSES, make_workout
     from motionseq.live.app import LIVE_TORCH_THREADS, torch_threads
-    from motionseq.live.stream import StreamPredictor
-    from motionseq.modules.checkpoint import module_from_checkpoint
 
-    model = module_from_checkpoint(ckpt)
-    stream = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "webcam.yaml").stream)
-    sp = StreamPredictor(model, fps=30.0, **stream)
-    rng = np.random.default_rng(1)
-    seqs = [make_workout(WORKOUT_CLASSES[i % len(WORKOUT_CLASSES)], rng).sequence
-            for i in range(20)]
-    kp = np.concatenate([s.keypoints for s in seqs]).astype(np.float32)
-    vis = np.concatenate([s.visibility for s in seqs]).astype(np.float32)
+    _, sp, kp, vis = _predictor_and_poses(ckpt)
     feats = _Timed(sp._rows.push)
     cell, probs = _Timed(sp._cell.step), _Timed(sp._probabilities)
     label = _Timed(sp._update_label)

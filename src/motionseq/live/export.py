@@ -395,6 +395,20 @@ def _check(model, fmt: str, exported: Any, tol: float = 1e-4) -> dict[str, Any] 
 
 # ---------------------------------------------------------------------- running it
 
+def cpu_session(path: str | Path, threads: int = 1):
+    """An ONNX Runtime session on the CPU for the live loop: ``threads`` intra-op threads
+    (1 keeps it off the cores MediaPipe and drawing use), no busy-waiting threads, quiet."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(threads)
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 class OnnxClassifier:
     """An exported classifier run by ONNX Runtime on the CPU.
 
@@ -407,14 +421,8 @@ class OnnxClassifier:
     """
 
     def __init__(self, path: str | Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, threads)
 
     def run(self, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(logits [B, C], probabilities [B, C])`` of ``x [B, T, F]`` raw features."""

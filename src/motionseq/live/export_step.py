@@ -127,17 +127,9 @@ class OnnxStepCell:
 
     def __init__(self, path: str | Path, layers: int, hidden: int, slots: int = 1,
                  threads: int = 1) -> None:
-        import onnxruntime as ort
+        from motionseq.live.export import cpu_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        # no busy-waiting threads beside MediaPipe's on the live loop's cores
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, threads)
         self.layers, self.hidden, self.slots = int(layers), int(hidden), int(slots)
         self.reset()
 

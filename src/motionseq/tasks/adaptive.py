@@ -207,6 +207,16 @@ def auto_keys(cfg: DictConfig) -> list[str]:
     return [k for k in keys if _is_auto(_get(cfg, k))]
 
 
+def _batches_per_epoch(cfg: DictConfig, prof: DataProfile) -> int:
+    """Training batches per epoch with the config's batch size and validation split as they
+    stand (0 while the batch size is not a number)."""
+    batch = _get(cfg, "data.batch_size")
+    if not isinstance(batch, int) or batch < 1:
+        return 0
+    trained = prof.all_cases if _get(cfg, "data.val_fraction") == 0 else prof.cases
+    return math.ceil(trained / batch)
+
+
 class LoadedSource:
     """A source whose splits are already in memory (so the data is read once)."""
 
@@ -215,9 +225,6 @@ class LoadedSource:
 
     def load(self) -> dict[str, list]:
         return self.splits
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.source, name)
 
 
 def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
@@ -260,12 +267,9 @@ def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
                 elif _is_auto(_get(cfg, "trainer.max_epochs")):
                     # the steps were given: as many epochs as they take (the schedule's
                     # length is counted in epochs), the trainer stops at the step count
-                    batch = _get(cfg, "data.batch_size")
-                    trained = prof.all_cases if _get(cfg, "data.val_fraction") == 0 \
-                        else prof.cases
-                    per_epoch = math.ceil(trained / batch) if isinstance(batch, int) else 1
+                    per_epoch = _batches_per_epoch(cfg, prof) or 1
                     steps = int(_get(cfg, "trainer.max_steps"))
-                    value = max(math.ceil(steps / max(per_epoch, 1)), 1) if steps > 0 else -1
+                    value = max(math.ceil(steps / per_epoch), 1) if steps > 0 else -1
                     OmegaConf.update(cfg, "trainer.max_epochs", value)
                     applied.append(Choice("trainer.max_epochs", value,
                                           f"trainer.max_steps={steps} in whole epochs"))
@@ -283,10 +287,8 @@ def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
                 cfg.trainer.limit_val_batches = 0  # no validation split: no validation loop
         # log the training curve of tiny data too (Lightning warns, and logs nothing,
         # when an epoch has fewer batches than the logging interval)
-        batch, per_epoch = _get(cfg, "data.batch_size"), 0
-        if isinstance(batch, int) and batch > 0 and "trainer" in cfg:
-            trained = prof.all_cases if _get(cfg, "data.val_fraction") == 0 else prof.cases
-            per_epoch = math.ceil(trained / batch)
+        per_epoch = _batches_per_epoch(cfg, prof)
+        if per_epoch and "trainer" in cfg:
             every = _get(cfg, "trainer.log_every_n_steps")
             if isinstance(every, int) and 0 < per_epoch < every:
                 cfg.trainer.log_every_n_steps = per_epoch
