@@ -4,6 +4,8 @@ choices rely on (time warp, conv pooling, training on every case without validat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -129,6 +131,10 @@ def test_tiny_folder_trains_end_to_end_without_validation(tmp_path):
     metrics = train(cfg)
     assert "test/acc" in metrics and metrics["checkpoint"]
     assert "val/acc" not in metrics
+    # the last weights are kept: the model is written once, at the end, beside last.ckpt
+    assert cfg.callbacks.model_checkpoint.every_n_epochs == cfg.trainer.max_epochs == 4
+    ckpts = sorted(p.name for p in Path(metrics["checkpoint"]).parent.glob("*.ckpt"))
+    assert ckpts == ["epoch_003.ckpt", "last.ckpt"], ckpts
 
 
 def test_time_warp_keeps_length_ends_and_order():

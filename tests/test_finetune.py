@@ -136,11 +136,11 @@ def test_init_from_a_forecaster_or_nothing_is_refused(tmp_path):
         train(cfg)
 
 
-def _seqs(labels: list[str]) -> list:
+def _seqs(labels: list[str], prefix: str = "") -> list:
     from motionseq.sequence import PoseSequence
 
     return [PoseSequence(np.zeros((3, 13, 2), np.float32), np.ones((3, 13), np.float32),
-                         30.0, "penn13", label=c, source=f"{c}{i}")
+                         30.0, "penn13", label=c, source=f"{prefix}{c}{i}")
             for i, c in enumerate(labels)]
 
 
@@ -158,3 +158,29 @@ def test_replay_adds_examples_of_the_kept_classes_to_train_only():
     assert [s.label for s in both["test"]] == ["squat"]  # test stays the user's own
     with pytest.raises(DataError, match="no examples of"):
         ReplaySource(mine, old, ["lunge"], per_class=2).load()
+
+
+def test_balanced_replay_repeats_few_clips_and_carves_validation_first():
+    from motionseq.data.replay import ReplaySource
+
+    mine = _Source({"train": _seqs(["squat"] * 4 + ["new"] * 2 + ["push_up"] * 9),
+                    "test": _seqs(["squat"])})
+    old = _Source({"train": _seqs(["squat"] * 5 + ["push_up"] * 5 + ["lunge"] * 5, "old"),
+                   "test": []})
+    out = ReplaySource(mine, old, ["push_up", "squat", "lunge"], per_class=3,
+                       replay_all=True, balance=True).load()
+    mine_train = [s for s in out["train"] if s.source in
+                  {m.source for m in mine.load()["train"]}]
+    counts = {c: sum(s.label == c for s in mine_train) for c in ("squat", "new", "push_up")}
+    # the user's classes reach per_class (a class with more clips keeps them all), and
+    # the checkpoint's classes are replayed on top
+    assert counts == {"squat": 4, "new": 3, "push_up": 9}
+    assert sum(s.label == "lunge" for s in out["train"]) == 3
+    assert "val" not in out
+    # a validation share is carved from the user's own clips before any repetition
+    carved = ReplaySource(mine, old, ["squat"], per_class=6, balance=True,
+                          val_fraction=0.25, seed=3).load()
+    val_ids = {s.source for s in carved["val"]}
+    assert val_ids and not val_ids & {s.source for s in carved["train"]}
+    assert {s.label for s in carved["val"]} == {"squat", "new", "push_up"}
+    assert sum(s.label == "new" for s in carved["train"]) == 6  # 1 clip left, repeated

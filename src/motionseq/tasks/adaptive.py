@@ -285,6 +285,12 @@ def adapt(cfg: DictConfig) -> tuple[LoadedSource | None, list[Choice]]:
             if (choice.key == "data.val_fraction" and value == 0 and not prof.val_given
                     and _get(cfg, "data.val_fold") is None and "trainer" in cfg):
                 cfg.trainer.limit_val_batches = 0  # no validation split: no validation loop
+        # the last weights are kept: write them once, at the end (last.ckpt still keeps
+        # the run resumable), not a model per epoch
+        epochs = _get(cfg, "trainer.max_epochs")
+        if (any(c.key == "callbacks.model_checkpoint.monitor" and c.value is None
+                for c in applied) and isinstance(epochs, int) and epochs > 0):
+            cfg.callbacks.model_checkpoint.every_n_epochs = epochs
         # log the training curve of tiny data too (Lightning warns, and logs nothing,
         # when an epoch has fewer batches than the logging interval)
         per_epoch = _batches_per_epoch(cfg, prof)

@@ -5,12 +5,15 @@ What the start checkpoint fixes: the network (cell, sizes, pooling...), the feat
 same inputs. What the run's config keeps: the data, the optimizer and its schedule, the
 trainer. Classes: the start checkpoint's classes stay (their rows of the output layer are
 copied; the start checkpoint's own training source replays ``finetune.replay_per_class``
-examples of each kept class the new data lacks, so they are not forgotten), and the data's
-new classes get fresh rows. ``finetune.keep_classes=false`` keeps only the data's classes.
-``finetune.head_only=true`` trains the output head alone (the encoder stays frozen).
-``finetune.epochs`` (a fixed schedule whose last weights are kept: a handful of clips leaves
-too small a validation split to select on) and ``finetune.lr`` replace the trainer's and
-optimizer's settings; null keeps those.
+examples of each kept class, so they are not forgotten), and the data's new classes get
+fresh rows. ``finetune.balance`` repeats the user's clips of each class up to
+``replay_per_class`` (each draw augmented afresh where the data config augments), so a few
+real clips weigh as much as a replayed class. ``finetune.keep_classes=false`` keeps only
+the data's classes. ``finetune.head_only=true`` trains the output head alone (the encoder
+stays frozen). ``finetune.epochs`` (a fixed schedule whose last weights are kept, on every
+clip unless ``data.val_fraction`` is set: a handful of clips leaves too small a validation
+split to select on) and ``finetune.lr`` replace the trainer's and optimizer's settings;
+null keeps those.
 """
 
 from __future__ import annotations
@@ -69,28 +72,34 @@ def apply_init_from(cfg: DictConfig) -> dict[str, Any] | None:
             if key not in _RECIPE_KEYS:
                 cfg.model[key] = value
         cfg.model.conv_pool = int(hp.get("conv_pool", 1))  # the start network's, as it was
-        # the fine-tuning recipe as measured, where the data left these to adaptive=auto
-        for key, value in (("val_fraction", 0.15), ("augment", None)):
-            if cfg.data.get(key) == "auto":
-                cfg.data[key] = value
+        # a fixed schedule keeps its last weights: validation would only take clips from
+        # training (an explicit data.val_fraction still holds some out)
+        if cfg.data.get("val_fraction") == "auto":
+            cfg.data.val_fraction = 0.0 if epochs else 0.15
+        balance = bool(ft.get("balance", True))
+        replay = (hp.get("data_config") or {}).get("source") if keep else None
+        if keep and not replay:
+            log.warning("init_from: the start checkpoint does not name its data source; "
+                        "its classes the new data lacks are kept but not replayed")
         if keep:
             cfg.data.class_names = list(hp["class_names"])
-            replay = (hp.get("data_config") or {}).get("source")
+        if replay or balance:
+            per_class = int(ft.get("replay_per_class", 30))
             if replay:
                 replay = dict(replay)
-                per_class = int(ft.get("replay_per_class", 30))
                 # a generated source makes only what is replayed
                 if "train_per_class" in replay:
                     replay.update(train_per_class=per_class, test_per_class=1)
-                cfg.data.source = {
-                    "_target_": "motionseq.data.replay.ReplaySource",
-                    "source": OmegaConf.to_container(cfg.data.source),
-                    "replay": replay, "classes": list(hp["class_names"]),
-                    "per_class": per_class,
-                    "replay_all": bool(ft.get("replay_all", False))}
-            else:
-                log.warning("init_from: the start checkpoint does not name its data source; "
-                            "its classes the new data lacks are kept but not replayed")
+            # the validation share is carved from the user's clips before they are
+            # repeated, so no copy of a validation clip trains
+            val = float(cfg.data.get("val_fraction") or 0.0)
+            cfg.data.source = {
+                "_target_": "motionseq.data.replay.ReplaySource",
+                "source": OmegaConf.to_container(cfg.data.source),
+                "replay": replay, "classes": list(hp["class_names"]) if replay else [],
+                "per_class": per_class, "replay_all": bool(ft.get("replay_all", True)),
+                "balance": balance, "val_fraction": val, "seed": int(cfg.get("seed") or 0)}
+            cfg.data.val_fraction = 0.0
     return ckpt
 
 

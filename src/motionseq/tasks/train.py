@@ -13,7 +13,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from motionseq.errors import CheckpointError, ConfigError
 from motionseq.modules.checkpoint import CHECKPOINT_KEY, AtomicCheckpointIO, read_checkpoint
@@ -47,6 +47,10 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     loaded, _ = adapt(cfg)  # the `auto` settings, chosen from the data (read once here)
     datamodule = instantiate(cfg.data, **({"source": loaded} if loaded is not None else {}))
     datamodule.setup("fit")
+    val = (getattr(datamodule, "datasets", None) or {}).get("val")
+    if val is not None and len(val) == 0 and "trainer" in cfg:
+        with open_dict(cfg):
+            cfg.trainer.limit_val_batches = 0  # no validation split: no validation loop
     if loaded is not None:
         datamodule.source = loaded.source  # summaries name the source itself
     data_config = OmegaConf.to_container(cfg.data, resolve=True)
