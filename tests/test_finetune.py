@@ -101,7 +101,8 @@ def test_finetune_adds_a_class_keeps_the_old_ones_and_improves(start_ckpt, tmp_p
     before = _accuracy(module_from_checkpoint(start_ckpt), folder)
     cfg = compose_cfg("train", [
         "data=sequences", f"data.source.root={folder}", f"init_from={start_ckpt}",
-        "finetune.epochs=10", "logger=none", "callbacks.progress_bar=null",
+        "finetune.epochs=10", "finetune.replay_per_class=30", "logger=none",
+        "callbacks.progress_bar=null",
         "callbacks.model_summary=null"], tmp_path / "run")
     result = train(cfg)
     tuned = module_from_checkpoint(result["checkpoint"])
@@ -120,6 +121,7 @@ def test_head_only_leaves_the_encoder_as_it_was(start_ckpt, tmp_path):
     cfg = compose_cfg("train", [
         "data=sequences", f"data.source.root={folder}", f"init_from={start_ckpt}",
         "finetune.head_only=true", "finetune.keep_classes=false", "trainer.max_epochs=2",
+        "finetune.replay_per_class=10",
         "logger=none", "callbacks.progress_bar=null", "callbacks.model_summary=null"],
         tmp_path / "run")
     tuned = module_from_checkpoint(train(cfg)["checkpoint"])

@@ -486,3 +486,31 @@ def test_classes_are_learnable_but_not_trivial() -> None:
     between = np.mean([np.linalg.norm(centroids[a] - centroids[b])
                        for a in range(k) for b in range(a + 1, k)])
     assert within > 0.5 * between
+
+
+def test_squat_arms_are_mostly_at_the_shoulders_as_in_penn_action() -> None:
+    """Penn Action train squats hold the hands at the shoulders or above in 85 % of the
+    clips (a barbell on the back, overhead squats); the generator follows."""
+    rel = []
+    for i in range(80):
+        j, _, _ = simulate_workout_3d("squat", np.random.default_rng([5, i]), 90)
+        w, sh, hip = (j[:, pair(k), 1].mean(axis=1) for k in ("wrist", "shoulder", "hip"))
+        rel.append(np.median((w - sh) / (sh - hip)))
+    rel = np.array(rel)
+    assert (rel > -0.15).mean() > 0.65, rel   # at the shoulders or above
+    assert (rel > 0.4).mean() > 0.05          # some overhead
+    assert (rel <= -0.15).mean() > 0.1        # and some low: arms forward, on the hips
+
+
+def test_swing_turns_the_trunk_through_from_an_athletic_stance() -> None:
+    from motionseq.data.workouts.motions import _swing, standing_pose
+
+    t = np.arange(150) / 30.0
+    for i in range(8):
+        rng = np.random.default_rng([9, i])
+        p = standing_pose(rng, t.size)
+        knee0 = p.knee.copy()
+        _swing(rng, t, p, None)
+        assert np.degrees(np.ptp(p.chest_twist)) > 45   # wind-up, then through
+        assert (p.knee >= knee0 + np.radians(10) - 1e-9).all()  # knees stay bent
+        assert np.degrees(p.sh_flex.max()) > 50         # the arms rise on the swing
