@@ -25,10 +25,9 @@ from motionseq.data.datasets import (
     SequenceDataset,
     ShardSampler,
     WindowDataset,
+    carve_validation,
     pad_collate,
     process_group,
-    stratified_fold,
-    stratified_split,
 )
 from motionseq.data.features import PoseFeatures, feature_stats
 from motionseq.data.pose_augment import PoseAugment
@@ -190,13 +189,7 @@ class ActionDataModule(_Loaders):
         unlabeled = [s.source for seqs in splits.values() for s in seqs if not s.label]
         if unlabeled:
             raise DataError(f"{len(unlabeled)} sequences have no label, e.g. {unlabeled[0]}")
-        if "val" not in splits or not splits["val"]:
-            labels = [s.label for s in splits["train"]]
-            keep, held = (stratified_fold(labels, *self.val_fold, self.seed)
-                          if self.val_fold is not None
-                          else stratified_split(labels, self.val_fraction, self.seed))
-            train = splits["train"]
-            splits = {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
+        splits = carve_validation(splits, self.val_fraction, self.seed, self.val_fold)
         found = sorted({s.label for s in splits["train"]})
         first = self._given_classes or []
         self.class_names = first + [c for c in found if c not in first]

@@ -254,6 +254,19 @@ def stratified_split(
     return keep, held_arr
 
 
+def carve_validation(splits: dict[str, list], fraction: float, seed: int,
+                     fold: tuple[int, int] | None = None) -> dict[str, list]:
+    """``splits`` with a validation split carved from train (stratified by label: a
+    ``fraction`` of each class, or fold ``fold = (i, n)``) when it has none of its own."""
+    if splits.get("val"):
+        return splits
+    train = splits["train"]
+    labels = [s.label for s in train]
+    keep, held = (stratified_fold(labels, *fold, seed) if fold is not None
+                  else stratified_split(labels, fraction, seed))
+    return {**splits, "train": [train[i] for i in keep], "val": [train[i] for i in held]}
+
+
 def stratified_fold(labels: Sequence[int], fold: int, folds: int, seed: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into ``(keep, held_out)``: fold ``fold`` of ``folds`` stratified folds

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
-
-from motionseq.data.datasets import stratified_split
+from motionseq.data.datasets import carve_validation
 from motionseq.errors import DataError
 from motionseq.sequence import PoseSequence
 
@@ -37,7 +35,7 @@ class ReplaySource:
         val_fraction: a stratified share of the user's train clips held out as the
             validation split before any repetition (when the data has no validation split
             of its own), so no copy of a validation clip trains.
-        seed: the seed of that carve.
+        seed: the seed of that carve (the data's own, as the data module carves).
     """
 
     def __init__(self, source, replay, classes: list[str], per_class: int = 30,
@@ -51,14 +49,10 @@ class ReplaySource:
         self.val_fraction, self.seed = float(val_fraction or 0.0), int(seed)
 
     def load(self) -> dict[str, list[PoseSequence]]:
-        splits = dict(self.source.load())
+        splits = self.source.load()
+        if self.val_fraction > 0 and splits.get("train"):
+            splits = carve_validation(splits, self.val_fraction, self.seed)
         train = list(splits.get("train", []))
-        if self.val_fraction > 0 and not splits.get("val") and train:
-            labels = [s.label for s in train]
-            codes = [sorted(set(labels)).index(c) for c in labels]
-            keep, held = stratified_split(codes, self.val_fraction, self.seed)
-            splits["val"] = [train[i] for i in held]
-            train = [train[i] for i in keep]
         have = Counter(s.label for s in train)
         if self.balance:
             train = _repeat_to(train, self.per_class)
@@ -85,5 +79,5 @@ def _repeat_to(seqs: list[PoseSequence], n: int) -> list[PoseSequence]:
     out = list(seqs)
     for group in by.values():
         extra = max(n - len(group), 0)
-        out += [group[i % len(group)] for i in np.arange(extra)]
+        out += [group[i % len(group)] for i in range(extra)]
     return out

@@ -98,7 +98,8 @@ def apply_init_from(cfg: DictConfig) -> dict[str, Any] | None:
                 "source": OmegaConf.to_container(cfg.data.source),
                 "replay": replay, "classes": list(hp["class_names"]) if replay else [],
                 "per_class": per_class, "replay_all": bool(ft.get("replay_all", True)),
-                "balance": balance, "val_fraction": val, "seed": int(cfg.get("seed") or 0)}
+                "balance": balance, "val_fraction": val,
+                "seed": int(cfg.data.get("seed") or 0)}
             cfg.data.val_fraction = 0.0
     return ckpt
 
