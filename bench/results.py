@@ -72,18 +72,63 @@ def record(figures: dict[str, dict[str, Any]], json_path: Path | None = None,
 
 
 def update_readme(results: dict[str, dict[str, Any]], path: Path | None = None) -> bool:
-    """Replace the table between the README's bench markers; False when it has none."""
+    """Replace the tables between the README's markers (the benchmark table, the ETH/UCY
+    table); False when it has no benchmark markers."""
     path = path or README_PATH
     text = path.read_text() if path.is_file() else ""
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
+    new = _between(text, README_START, README_END, table(headline(results))
+                   + "\nPer-scene figures and a note on each figure: "
+                     "[bench/results.md](bench/results.md).\n")
+    if new is None:
         return False
-    new = (text[:start + len(README_START)] + "\n" + table(headline(results))
-           + "\nPer-scene figures and a note on each figure: [bench/results.md](bench/results.md).\n"
-           + text[end:])
+    new = _between(new, ETHUCY_START, ETHUCY_END, ethucy_markdown(results)) or new
     if new != text:
         atomic_write(path, lambda p: p.write_text(new))
     return True
+
+
+def _between(text: str, start_mark: str, end_mark: str, body: str) -> str | None:
+    start, end = text.find(start_mark), text.find(end_mark)
+    if start < 0 or end < start:
+        return None
+    return text[:start + len(start_mark)] + "\n" + body + text[end:]
+
+
+ETHUCY_START, ETHUCY_END = "<!-- ethucy:start -->", "<!-- ethucy:end -->"
+SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
+# Published five-scene means (ADE/FDE, metres, observe 8 / predict 12), shown beside ours.
+PUBLISHED_DET = {"Social-LSTM": (0.72, 1.54), "Trajectron++": (0.52, 1.11),
+                 "LMTraj-SUP": (0.48, 0.88), "SingularTrajectory": (0.47, 0.90)}
+PUBLISHED_BEST20 = {"Social-GAN": (0.58, 1.18), "Trajectron++": (0.32, 0.55),
+                    "SingularTrajectory": (0.21, 0.32), "MoFlow": (0.20, 0.32)}
+
+
+def ethucy_markdown(results: dict[str, dict[str, Any]]) -> str:
+    """ETH/UCY per scene and mean (ADE/FDE in metres): our rows from ``results``, then the
+    published means. A row whose figures are not all recorded is left out."""
+    ours = [("constant velocity", "ethucy_{s}_cvm_{m}", "ethucy_cvm_{m}"),
+            ("least-squares line", "ethucy_{s}_linear_{m}", "ethucy_linear_{m}"),
+            ("single agent (`model.social=false`)", "ethucy_{s}_single_{m}",
+             "ethucy_det_{m}_single"),
+            ("**social** (`experiment=forecast_ethucy`)", "ethucy_{s}_det_{m}", "ethucy_det_{m}"),
+            ("social CVAE, most likely", "ethucy_{s}_ml_{m}", "ethucy_ml_{m}"),
+            ("social CVAE, **best of 20**", "ethucy_{s}_best20_{m}", "ethucy_best20_{m}")]
+    head = "| model | " + " | ".join(SCENES) + " | mean |"
+    rows = [head, "|---|" + "---|" * (len(SCENES) + 1)]
+
+    def pair(key: str) -> str | None:
+        a, f = (results.get(key.format(m=m)) for m in ("ade", "fde"))
+        return None if a is None or f is None else f"{a['value']:.3f}/{f['value']:.3f}"
+
+    for label, scene_key, mean_key in ours:
+        cells = [pair(scene_key.format(s=s, m="{m}")) for s in SCENES] + [pair(mean_key)]
+        if all(c is not None for c in cells):
+            rows.append(f"| {label} | " + " | ".join(cells) + " |")  # type: ignore[arg-type]
+    blank = " | " * len(SCENES)
+    for kind, table_ in (("deterministic", PUBLISHED_DET), ("best of 20", PUBLISHED_BEST20)):
+        for name, (a, f) in table_.items():
+            rows.append(f"| {name} (published, {kind}) |{blank}{a:.2f}/{f:.2f} |")
+    return "\n".join(rows) + "\n"
 
 
 def _cell(text: Any) -> str:

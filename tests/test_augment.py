@@ -56,3 +56,20 @@ def test_a_resumed_epoch_and_workers_see_the_same_rotations():
     assert all(torch.equal(x, y) for x, y in zip(full, batches(workers=2), strict=True))
     resumed = batches(skip=4)  # two batches of the epoch already trained
     assert all(torch.equal(x, y) for x, y in zip(full[2:], resumed, strict=True))
+
+
+def test_flip_and_jitter_are_drawn_like_the_angles_and_leave_the_future_as_recorded():
+    plain = _windows()
+    a = RotatedWindows(_windows(), seed=3, max_angle=0.0, flip=True, jitter=0.05)
+    b = RotatedWindows(_windows(), seed=3, max_angle=0.0, flip=True, jitter=0.05)
+    flips = a.flips(0)
+    assert 0 < flips.sum() < len(flips)  # some mirrored, some not
+    for i in range(len(plain)):
+        item, ref = a[(i, 0)], plain[i]
+        torch.testing.assert_close(item["obs"], b[(i, 0)]["obs"])  # same draws
+        if not flips[i]:  # no turn, no mirror: the future is the recorded one
+            torch.testing.assert_close(item["fut"], ref["fut"])
+        wobble = (item["obs"] - ref["obs"]).norm(dim=-1).mean() if not flips[i] else None
+        if wobble is not None:
+            assert 0.01 < wobble < 0.2  # the observed points moved by about the jitter
+    assert not torch.allclose(a[(0, 0)]["obs"], a[(0, 1)]["obs"])  # new epoch, new noise

@@ -218,10 +218,11 @@ def test_resuming_another_experiments_checkpoint_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- rotated windows
 
-# The crowds forecaster with train-only rotation: 7 steps an epoch, 28 in all, last.ckpt
-# every 5 steps. The angles come from (seed, epoch, window), so the resumed run sees the
-# rotations the uninterrupted one saw.
+# The crowds forecaster with train-only rotation, mirroring and jitter of its scene windows
+# (319 of them, 46 a batch): 7 steps an epoch, 28 in all, last.ckpt every 5 steps. The draws
+# come from (seed, epoch, window), so the resumed run sees the ones the uninterrupted run saw.
 ROTATED = ["experiment=forecast_crowds", *TINY["crowds"], "data.rotate=true",
+           "data.flip=true", "data.jitter=0.05", "data.batch_size=46",
            "trainer.max_epochs=4", "trainer.deterministic=true", "logger=csv",
            "callbacks.last_checkpoint.every_n_train_steps=5", "callbacks.progress_bar=null"]
 

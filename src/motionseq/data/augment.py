@@ -10,14 +10,22 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from motionseq.errors import ConfigError
 
-def rotate_window(obs: Tensor, fut: Tensor, theta: float) -> tuple[Tensor, Tensor]:
-    """Rotate one window (``obs [T_obs, 2]``, ``fut [T_pred, 2]``) by ``theta`` radians about
-    its last observed point. Motion does not depend on which way the scene's axes point, so
-    this multiplies the data for free. Returns new tensors."""
+
+def rotate_window(obs: Tensor, fut: Tensor, theta: float, flip: bool = False
+                  ) -> tuple[Tensor, Tensor]:
+    """Rotate one window (``obs [T_obs, 2]``, ``fut [T_pred, 2]``) or one scene window
+    (``[n, T, 2]``, all agents together) by ``theta`` radians about its last observed point
+    (the mean of the agents' last points), after mirroring it across the x axis through that
+    point when ``flip``. Motion does not depend on which way the scene's axes point, nor on
+    whether people keep left or right, so this multiplies the data for free; the agents of a
+    scene keep their places relative to each other. Returns new tensors."""
     c, s = math.cos(theta), math.sin(theta)
     rot = torch.tensor([[c, -s], [s, c]], dtype=obs.dtype)
-    origin = obs[-1:]
+    if flip:
+        rot = rot @ torch.tensor([[1.0, 0.0], [0.0, -1.0]], dtype=obs.dtype)
+    origin = obs[..., -1, :].reshape(-1, 2).mean(dim=0)
     return (obs - origin) @ rot.T + origin, (fut - origin) @ rot.T + origin
 
 
@@ -28,14 +36,23 @@ class RotatedWindows(Dataset):
     any worker, in any number of processes and in a run resumed mid-epoch, so a killed and
     resumed run trains on exactly the batches the uninterrupted one did.
 
-    Keyed by a plain index (no epoch), the angle depends on ``(seed, index)`` alone.
+    Keyed by a plain index (no epoch), the angle depends on ``(seed, index)`` alone. With
+    ``flip`` half the items (drawn the same way) are also mirrored; with ``jitter`` (metres)
+    every observed point gets Gaussian noise of that deviation, as a tracker's or an
+    annotator's wobble (the future stays as recorded). Items may be single windows or scene
+    windows (:class:`~motionseq.data.datasets.SceneWindowDataset`).
     """
 
     epoch_keys = True
 
-    def __init__(self, windows: Dataset, seed: int = 0, max_angle: float = math.pi) -> None:
+    def __init__(self, windows: Dataset, seed: int = 0, max_angle: float = math.pi,
+                 flip: bool = False, jitter: float = 0.0) -> None:
+        if not jitter >= 0:
+            raise ConfigError(f"jitter must be >= 0 metres, got {jitter}")
         self.windows, self.seed, self.max_angle = windows, int(seed), float(max_angle)
+        self.flip, self.jitter = flip, float(jitter)
         self._angles: tuple[int, np.ndarray] | None = None  # (epoch, one angle per item)
+        self._flips: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -47,8 +64,22 @@ class RotatedWindows(Dataset):
             self._angles = (epoch, rng.uniform(-self.max_angle, self.max_angle, len(self)))
         return self._angles[1]
 
+    def flips(self, epoch: int) -> np.ndarray:
+        """Which items are mirrored in ``epoch`` (none without ``flip``)."""
+        if not self.flip:
+            return np.zeros(len(self), dtype=bool)
+        if self._flips is None or self._flips[0] != epoch:
+            rng = np.random.default_rng([self.seed, 0x464C50, int(epoch)])
+            self._flips = (epoch, rng.random(len(self)) < 0.5)
+        return self._flips[1]
+
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor]:
         i, epoch = (key if isinstance(key, tuple) else (key, -1))
         item = self.windows[int(i)]
-        obs, fut = rotate_window(item["obs"], item["fut"], float(self.angles(int(epoch))[int(i)]))
+        obs, fut = rotate_window(item["obs"], item["fut"], float(self.angles(int(epoch))[int(i)]),
+                                 flip=bool(self.flips(int(epoch))[int(i)]))
+        if self.jitter > 0:
+            rng = np.random.default_rng([self.seed, 0x4A4954, int(epoch) + 1, int(i)])
+            obs = obs + torch.from_numpy(rng.normal(0.0, self.jitter, tuple(obs.shape))
+                                         ).to(obs.dtype)
         return {**item, "obs": obs, "fut": fut}

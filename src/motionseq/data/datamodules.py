@@ -8,6 +8,7 @@ be built with (:meth:`model_kwargs`) and the normalisation it must carry
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,12 +23,14 @@ from motionseq.data.datasets import (
     AugmentedSequenceDataset,
     EpochSampler,
     ResumableLoader,
+    SceneWindowDataset,
     SequenceDataset,
     ShardSampler,
     WindowDataset,
     carve_validation,
     pad_collate,
     process_group,
+    scene_collate,
 )
 from motionseq.data.features import PoseFeatures, feature_stats
 from motionseq.data.pose_augment import PoseAugment
@@ -286,18 +289,24 @@ class ActionDataModule(_Loaders):
 class TrajectoryDataModule(_Loaders):
     """Tracks → windows of ``obs_len`` observed and ``pred_len`` future positions.
 
-    Batches are ``{"obs": [B, obs_len, 2], "fut": [B, pred_len, 2]}`` in metres.
+    Batches are ``{"obs": [B, obs_len, 2], "fut": [B, pred_len, 2]}`` in metres. With
+    ``scenes=True`` an item is a scene window (every agent present throughout one window of
+    a recording, as the published ETH/UCY protocol counts them) and batches add
+    ``"group": [B]``, the window of each agent; ``batch_size`` then counts scene windows.
+    ``rotate`` and ``flip`` (train only) turn and mirror each item, a scene window as one;
+    ``jitter`` adds that much noise (metres) to the observed points.
     """
 
     def __init__(self, source: Source, obs_len: int = 8, pred_len: int = 12,
                  batch_size: int = 128, num_workers: int = 0, seed: int = 0,
                  val_fraction: float = 0.15, rotate: bool = False,
-                 scene: str | None = None, train_stride: int = 1) -> None:
+                 scene: str | None = None, train_stride: int = 1, scenes: bool = False,
+                 flip: bool = False, jitter: float = 0.0) -> None:
         super().__init__(batch_size, num_workers, seed)
         self.scene = scene  # a name for summaries (e.g. the ETH/UCY test scene)
         self.source, self.obs_len, self.pred_len = source, obs_len, pred_len
         self.val_fraction = val_fraction
-        self.rotate = rotate
+        self.rotate, self.flip, self.scenes, self.jitter = rotate, flip, scenes, jitter
         self.train_stride = train_stride  # windows start every n-th step in train (val, test: 1)
         self.dt: float | None = None
         self._scale: float | None = None
@@ -315,7 +324,11 @@ class TrajectoryDataModule(_Loaders):
         if "val" not in windows:
             w = windows["train"]
             rng = np.random.default_rng(self.seed)
-            held = rng.random(len(w)) < self.val_fraction
+            if self.scenes:  # whole scene windows: no agent loses its neighbours
+                group = w.groups()
+                held = (rng.random(int(group.max()) + 1) < self.val_fraction)[group]
+            else:
+                held = rng.random(len(w)) < self.val_fraction
             windows["val"] = _take(w, held)
             windows["train"] = _take(w, ~held)
         for split, w in windows.items():
@@ -324,11 +337,14 @@ class TrajectoryDataModule(_Loaders):
                     f"no {self.obs_len + self.pred_len}-step windows in the {split!r} split: "
                     f"tracks are shorter than obs_len + pred_len"
                 )
-            self.datasets[split] = WindowDataset(w.obs, w.fut)
-            if split == "train" and self.rotate:
-                # angles from (seed, epoch, window): resume-exact, worker- and rank-independent
-                self.datasets[split] = RotatedWindows(self.datasets[split],
-                                                      seed=self.shuffle_seed())
+            self.datasets[split] = (SceneWindowDataset(w.obs, w.fut, w.groups()) if self.scenes
+                                    else WindowDataset(w.obs, w.fut))
+            if split == "train" and (self.rotate or self.flip or self.jitter):
+                # draws from (seed, epoch, item): resume-exact, worker- and rank-independent
+                self.datasets[split] = RotatedWindows(
+                    self.datasets[split], seed=self.shuffle_seed(),
+                    max_angle=math.pi if self.rotate else 0.0, flip=self.flip,
+                    jitter=self.jitter)
         self.dt = float(windows["train"].dt)
         steps = np.diff(windows["train"].obs, axis=1).reshape(-1, 2)
         self._scale = float(max(np.sqrt((steps**2).sum(axis=1).mean()), 1e-3))
@@ -343,14 +359,17 @@ class TrajectoryDataModule(_Loaders):
         assert self._scale is not None
         return {"scale": self._scale}
 
+    def _collate(self):
+        return scene_collate if self.scenes else None
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True)
+        return self._loader("train", True, self._collate())
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", False)
+        return self._loader("val", False, self._collate())
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", False)
+        return self._loader("test", False, self._collate())
 
 
 def _take(w, mask: np.ndarray):

@@ -121,6 +121,47 @@ class WindowDataset(Dataset):
         return {"obs": self.obs[i], "fut": self.fut[i]}
 
 
+class SceneWindowDataset(Dataset):
+    """Scene windows: every agent present throughout one observe/predict window, together.
+
+    Items are ``{"obs": [n, T_obs, 2], "fut": [n, T_pred, 2]}`` (metres), one per window of
+    a recording, ``n >= 1`` agents in their window order; :func:`scene_collate` stacks them
+    flat with a ``group`` id, as the social models read them.
+    """
+
+    def __init__(self, obs: np.ndarray, fut: np.ndarray, group: np.ndarray) -> None:
+        if not len(obs) == len(fut) == len(group):
+            raise DataError(f"{len(obs)} observed windows, {len(fut)} futures and "
+                            f"{len(group)} group ids")
+        group = np.asarray(group, dtype=np.int64)
+        if len(group) and np.any(np.diff(group) < 0):
+            raise DataError("scene windows need their agents' rows contiguous (sorted by group)")
+        self.obs = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+        self.fut = torch.from_numpy(np.ascontiguousarray(fut, dtype=np.float32))
+        _, first, counts = np.unique(group, return_index=True, return_counts=True)
+        self.bounds = np.stack([first, first + counts], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    @property
+    def agents(self) -> int:
+        return len(self.obs)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        a, b = self.bounds[int(i)]
+        return {"obs": self.obs[a:b], "fut": self.fut[a:b]}
+
+
+def scene_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Scene windows ``[n_k, T, 2]`` → ``{"obs": [sum n, T_obs, 2], "fut": [sum n, T_pred, 2],
+    "group": [sum n]}``: the agents of all windows stacked, ``group`` the window of each."""
+    sizes = torch.tensor([len(it["obs"]) for it in items])
+    return {"obs": torch.cat([it["obs"] for it in items]),
+            "fut": torch.cat([it["fut"] for it in items]),
+            "group": torch.repeat_interleave(torch.arange(len(items)), sizes)}
+
+
 class EpochSampler(DistributedSampler):
     """Training order of one epoch for process ``rank`` of ``world``.
 

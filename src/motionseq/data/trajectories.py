@@ -87,6 +87,15 @@ class TrajectoryWindows:
     def pred_len(self) -> int:
         return int(self.fut.shape[1])
 
+    def groups(self) -> np.ndarray:
+        """``[N]`` int64 id of each row's scene window (same recording, same start frame):
+        the agents a social model sees together, numbered in order of appearance (rows of one
+        window are contiguous, as :func:`make_windows` writes them)."""
+        if len(self) == 0:
+            return np.zeros(0, dtype=np.int64)
+        new = np.r_[True, (np.diff(self.scene) != 0) | (np.diff(self.start_frame) != 0)]
+        return np.cumsum(new).astype(np.int64) - 1
+
 
 def _empty(obs_len: int, pred_len: int, dt: float) -> TrajectoryWindows:
     i = np.zeros(0, dtype=np.int64)

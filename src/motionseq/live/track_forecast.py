@@ -68,9 +68,18 @@ def cut_windows(tracks: Tracks, obs_len: int, pred_len: int, step: int) -> Video
 
 @torch.no_grad()
 def forecast_windows(model: torch.nn.Module, windows: VideoWindows) -> np.ndarray:
-    """The model's forecasts ``[N, pred_len, 2]`` for each window's observed path."""
+    """The model's forecasts ``[N, pred_len, 2]`` for each window's observed path.
+
+    A social model sees, for each window, the other windows whose observation ends on the
+    same video frame: the people tracked at that moment."""
     model.eval()
-    return model(torch.from_numpy(windows.obs)).numpy()
+    obs = torch.from_numpy(windows.obs)
+    with torch.no_grad():
+        if not getattr(model, "social", False):
+            return model(obs).numpy()
+        end = windows.frames[:, windows.obs.shape[1] - 1]
+        group = np.unique(end, return_inverse=True)[1].reshape(-1)
+        return model(obs, torch.from_numpy(group.astype(np.int64))).numpy()
 
 
 def _lookup(tracks: Tracks) -> dict[int, dict[int, np.ndarray]]:
@@ -117,7 +126,9 @@ def score_against_truth(model: torch.nn.Module, tracks: Tracks, truth: Tracks,
         raise DataError("no forecast window matches a ground-truth person; are the tracks "
                         "and the truth in the same ground coordinates and frame numbers?")
     obs = w.obs[ok]
-    pred = forecast_windows(model, VideoWindows(obs, w.agent[ok], w.frames[ok], step))
+    # every tracked window is forecast (a social model sees all the people tracked at the
+    # time, matched or not); the matched ones are scored
+    pred = forecast_windows(model, w)[ok]
     cv = constant_velocity(torch.from_numpy(obs), hp.pred_len).numpy()
     out: dict[str, Any] = {"windows": int(ok.sum()), "windows_unmatched": int((~ok).sum()),
                            "frame_step": step}
@@ -140,15 +151,20 @@ def draw_forecasts(frame: np.ndarray, tracks: Tracks, index: int, model: torch.n
     hp = model.hparams
     ground = to_ground(tracks, H)
     H_inv = np.linalg.inv(H)
+    paths = []  # everyone with a full observed path ending now, forecast together
     for a in np.unique(tracks.agent[tracks.frame == index]):
         f, xy = ground.path(int(a))
         at = {int(k): i for i, k in enumerate(f)}
         idx = [at.get(index - d * step) for d in range(hp.obs_len - 1, -1, -1)]
-        if None in idx:
-            continue
-        with torch.no_grad():
-            pred = model(torch.from_numpy(xy[idx][None].astype(np.float32)))[0].numpy()
-        pts = apply_homography(H_inv, np.vstack([xy[idx[-1]], pred]))
+        if None not in idx:
+            paths.append(xy[idx])
+    if not paths:
+        return frame
+    obs = np.stack(paths).astype(np.float32)
+    frames = np.full((len(obs), hp.obs_len + hp.pred_len), index, np.int64)
+    preds = forecast_windows(model, VideoWindows(obs, np.arange(len(obs)), frames, step))
+    for path, pred in zip(obs, preds, strict=True):
+        pts = apply_homography(H_inv, np.vstack([path[-1], pred]))
         cv2.polylines(frame, [pts.round().astype(np.int32).reshape(-1, 1, 2)], False,
                       (255, 255, 255), 2, cv2.LINE_AA)
         for p in pts[1:]:

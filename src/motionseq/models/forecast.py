@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from motionseq.errors import ConfigError
 from motionseq.models.rnn import Cell, SequenceEncoder, make_rnn
+from motionseq.models.social import SocialAttention, with_neighbours
 
 
 def trajectory_inputs(obs: Tensor, scale: float | Tensor) -> Tensor:
@@ -110,18 +111,24 @@ class Forecaster(nn.Module):
     ``speed_norm=True`` each path is also divided by its own observed speed (never below
     ``min_speed`` times the training scale), so a recording with a longer time step or
     faster walkers looks like the training data to the networks.
+
+    With ``social=True`` each agent's encoded past also attends over the other agents of
+    its ``group`` (:mod:`motionseq.models.social`) before decoding; without a ``group``
+    (or alone in it) an agent gets the single-agent forecast.
     """
 
     def __init__(self, pred_len: int, decoder: Literal["recurrent", "direct"] = "recurrent",
                  cell: Cell = "lstm", hidden: int = 128, layers: int = 1, dropout: float = 0.0,
                  bidirectional: bool = False, frame: Literal["heading", "world"] = "heading",
-                 speed_norm: bool = False, min_speed: float = 0.25) -> None:
+                 speed_norm: bool = False, min_speed: float = 0.25, social: bool = False,
+                 social_heads: int = 4) -> None:
         super().__init__()
         if frame not in ("heading", "world"):
             raise ConfigError(f"unknown frame {frame!r}; choose heading or world")
         self.frame, self.speed_norm, self.min_speed = frame, speed_norm, min_speed
         self.encoder = SequenceEncoder(4, hidden, layers, cell, bidirectional, dropout)
         d = self.encoder.out_dim
+        self.social = SocialAttention(d, social_heads) if social else None
         if decoder == "recurrent":
             self.decoder: nn.Module = RecurrentDecoder(d, pred_len, hidden, cell)
         elif decoder == "direct":
@@ -129,9 +136,11 @@ class Forecaster(nn.Module):
         else:
             raise ConfigError(f"unknown decoder {decoder!r}; choose recurrent or direct")
 
-    def forward(self, obs: Tensor, scale: float | Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, obs: Tensor, scale: float | Tensor, group: Tensor | None = None,
+                valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Returns ``(positions [B, pred_len, 2] in metres, displacements [B, pred_len, 2]
-        in scale units)``."""
+        in scale units)``. ``group [B]``: which agents were present together (see
+        :mod:`motionseq.models.social`); ``valid [B]`` marks padding rows (False)."""
         if obs.shape[1] < 2:
             raise ValueError("forecasting needs at least 2 observed positions")
         rot = heading_rotation(obs) if self.frame == "heading" else None
@@ -143,6 +152,7 @@ class Forecaster(nn.Module):
             rel_speed = speed.clamp_min(self.min_speed)[:, None, None]
         local = local / rel_speed
         _, summary = self.encoder(trajectory_inputs(local, scale))
+        summary = with_neighbours(self.social, summary, obs, rot, scale, group, valid)
         last_disp = (local[:, -1] - local[:, -2]) / scale
         disp = self.decoder(summary, last_disp) * rel_speed  # back to training-scale units
         if rot is not None:

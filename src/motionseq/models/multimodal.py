@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from motionseq.errors import ConfigError
 from motionseq.models.forecast import RecurrentDecoder, heading_rotation, trajectory_inputs
 from motionseq.models.rnn import Cell, SequenceEncoder
+from motionseq.models.social import SocialAttention, with_neighbours
 
 # log-variances are clamped so that exp() can neither vanish nor overflow
 _LOGVAR_RANGE = (-10.0, 6.0)
@@ -66,12 +67,19 @@ def kmeans(x: Tensor, k: int, iters: int = 10) -> Tensor:
     if not 1 <= k <= x.shape[1]:
         raise ValueError(f"need 1 <= k <= N = {x.shape[1]} points, got k={k}")
     centres = x[:, :k]
+    b, n, d = x.shape
+    x2 = (x * x).sum(dim=-1, keepdim=True)  # [B, N, 1]
+    ones = torch.ones(b, n, dtype=x.dtype, device=x.device)
     for _ in range(iters):
-        nearest = torch.cdist(x, centres).argmin(dim=-1)  # [B, N]
-        member = nn.functional.one_hot(nearest, k).to(x.dtype)  # [B, N, k]
-        count = member.sum(dim=1)[..., None]  # [B, k, 1]
-        means = torch.einsum("bnk,bnd->bkd", member, x) / count.clamp_min(1)
-        centres = torch.where(count > 0, means, centres)
+        # squared distances by one batched product (the argmin of cdist, several times
+        # faster), then the members' sums by scatter (no [B, N, k] one-hot)
+        dist = x2 - 2 * torch.bmm(x, centres.transpose(1, 2)) + (centres * centres).sum(-1)[:, None]
+        nearest = dist.argmin(dim=-1)  # [B, N]
+        sums = torch.zeros(b, k, d, dtype=x.dtype, device=x.device).scatter_add_(
+            1, nearest[..., None].expand(-1, -1, d), x)
+        count = torch.zeros(b, k, dtype=x.dtype, device=x.device).scatter_add_(
+            1, nearest, ones)[..., None]  # [B, k, 1]
+        centres = torch.where(count > 0, sums / count.clamp_min(1), centres)
     return centres
 
 
@@ -82,13 +90,16 @@ class CVAEForecaster(nn.Module):
     and the module trains (its mean in eval mode), the prior mean otherwise. ``sample``
     draws K latents from the prior. The frame (``heading`` or ``world``), ``speed_norm``
     and ``min_speed`` mean what they mean for ``Forecaster``; the future encoder is a
-    bidirectional recurrent network over the true future in the same frame.
+    bidirectional recurrent network over the true future in the same frame. ``social``
+    adds the attention over the agents of each ``group`` to the past summary, as for
+    ``Forecaster``: the prior, the posterior and every sample see the neighbours.
     """
 
     def __init__(self, pred_len: int, cell: Cell = "lstm", hidden: int = 128, layers: int = 1,
                  dropout: float = 0.0, bidirectional: bool = False,
                  frame: Literal["heading", "world"] = "heading", speed_norm: bool = False,
-                 min_speed: float = 0.25, latent: int = 16) -> None:
+                 min_speed: float = 0.25, latent: int = 16, social: bool = False,
+                 social_heads: int = 4) -> None:
         super().__init__()
         if frame not in ("heading", "world"):
             raise ConfigError(f"unknown frame {frame!r}; choose heading or world")
@@ -98,10 +109,16 @@ class CVAEForecaster(nn.Module):
         self.frame, self.speed_norm, self.min_speed = frame, speed_norm, min_speed
         self.encoder = SequenceEncoder(4, hidden, layers, cell, bidirectional, dropout)
         d = self.encoder.out_dim
+        self.social = SocialAttention(d, social_heads) if social else None
         self.future_encoder = SequenceEncoder(4, hidden, 1, cell, bidirectional=True)
         self.prior = _gaussian_head(d, hidden, latent)
         self.posterior = _gaussian_head(d + self.future_encoder.out_dim, hidden, latent)
         self.decoder = RecurrentDecoder(d + latent, pred_len, hidden, cell)
+        # where the decoder ends for a given latent (local frame, scale units): lets sampling
+        # choose which of many draws to decode without decoding them all
+        self.endpoint = nn.Sequential(nn.Linear(d + latent, hidden), nn.GELU(),
+                                      nn.Linear(hidden, hidden), nn.GELU(),
+                                      nn.Linear(hidden, 2))
 
     @staticmethod
     def _to_local(pos: Tensor, origin: Tensor, rot: Tensor | None,
@@ -113,8 +130,10 @@ class CVAEForecaster(nn.Module):
             local = torch.einsum("bij,btj->bti", rot, local)
         return local if rel_speed is None else local / rel_speed
 
-    def encode_past(self, obs: Tensor, scale: float | Tensor) -> _Past:
-        """The observed paths ``[B, obs_len, 2]`` encoded once, for any number of latents."""
+    def encode_past(self, obs: Tensor, scale: float | Tensor, group: Tensor | None = None,
+                    valid: Tensor | None = None) -> _Past:
+        """The observed paths ``[B, obs_len, 2]`` encoded once, for any number of latents
+        (with the neighbours of each agent's ``group`` for a social model)."""
         if obs.shape[1] < 2:
             raise ValueError("forecasting needs at least 2 observed positions")
         rot = heading_rotation(obs) if self.frame == "heading" else None
@@ -125,6 +144,7 @@ class CVAEForecaster(nn.Module):
         origin = obs[:, -1:]
         local = self._to_local(obs, origin, rot, rel_speed)
         _, summary = self.encoder(trajectory_inputs(local, scale))
+        summary = with_neighbours(self.social, summary, obs, rot, scale, group, valid)
         return _Past(summary, (local[:, -1] - local[:, -2]) / scale, rot, rel_speed, origin)
 
     def encode_future(self, fut: Tensor, past: _Past, scale: float | Tensor) -> Tensor:
@@ -137,12 +157,25 @@ class CVAEForecaster(nn.Module):
     def decode(self, past: _Past, z: Tensor, scale: float | Tensor) -> tuple[Tensor, Tensor]:
         """``z [B, latent]`` → ``(positions [B, pred_len, 2] metres, displacements
         [B, pred_len, 2] in training-scale units, world axes)``."""
-        disp = self.decoder(torch.cat([past.summary, z], dim=-1), past.last_disp)
-        if past.rel_speed is not None:
-            disp = disp * past.rel_speed
+        return self._decode(past, z, scale)[:2]
+
+    def _decode(self, past: _Past, z: Tensor, scale: float | Tensor
+                ) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`decode` plus the decoder's own displacements (the path's frame, speed
+        normalised), whose sum :attr:`endpoint` predicts."""
+        local = self.decoder(torch.cat([past.summary, z], dim=-1), past.last_disp)
+        disp = local if past.rel_speed is None else local * past.rel_speed
         if past.rot is not None:
             disp = torch.einsum("bji,btj->bti", past.rot, disp)
-        return past.origin + torch.cumsum(disp * scale, dim=1), disp
+        return past.origin + torch.cumsum(disp * scale, dim=1), disp, local
+
+    def endpoint_error(self, past: _Past, z: Tensor, local_disp: Tensor) -> Tensor:
+        """Per-path error ``[B]`` of :attr:`endpoint` against where the decoder went with
+        ``z`` (the sum of its local displacements). Inputs and target are detached: the head
+        learns to read the model and never changes it."""
+        target = local_disp.detach().sum(dim=1)
+        guess = self.endpoint(torch.cat([past.summary, z], dim=-1).detach())
+        return (guess - target).norm(dim=-1)
 
     def prior_params(self, past: _Past) -> tuple[Tensor, Tensor]:
         """``(mean, log-variance)`` of ``p(z | past)``, each ``[B, latent]``."""
@@ -150,11 +183,12 @@ class CVAEForecaster(nn.Module):
         return mu, logvar.clamp(*_LOGVAR_RANGE)
 
     def forward(self, obs: Tensor, scale: float | Tensor, fut: Tensor | None = None,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+                generator: torch.Generator | None = None, group: Tensor | None = None
+                ) -> dict[str, Tensor]:
         """Returns ``pos`` ``[B, pred_len, 2]`` (metres), ``disp`` ``[B, pred_len, 2]``
         (scale units), ``prior_mu``/``prior_logvar`` ``[B, latent]`` and, when ``fut`` is
         given, ``post_mu``/``post_logvar`` and ``kl`` ``[B, latent]`` (nats per dimension)."""
-        past = self.encode_past(obs, scale)
+        past = self.encode_past(obs, scale, group)
         prior_mu, prior_logvar = self.prior_params(past)
         out = {"prior_mu": prior_mu, "prior_logvar": prior_logvar}
         if fut is None:
@@ -170,22 +204,39 @@ class CVAEForecaster(nn.Module):
                 z = mu + eps * (0.5 * logvar).exp()
             out.update(post_mu=mu, post_logvar=logvar,
                        kl=gaussian_kl(mu, logvar, prior_mu, prior_logvar))
-        out["pos"], out["disp"] = self.decode(past, z, scale)
+        out["pos"], out["disp"], local = self._decode(past, z, scale)
+        if self.training:  # the head also sees prior draws, as sampling will ask it
+            z_prior = prior_mu + torch.randn(prior_mu.shape, generator=generator,
+                                             device=z.device, dtype=z.dtype) * (
+                0.5 * prior_logvar).exp()
+            z_prior = z_prior.detach()
+            with torch.no_grad():
+                local_prior = self._decode(past, z_prior, scale)[2]
+            out["endpoint_err"] = torch.cat([self.endpoint_error(past, z, local),
+                                             self.endpoint_error(past, z_prior, local_prior)])
         return out
 
     def sample(self, obs: Tensor, scale: float | Tensor, k: int, most_likely: bool = False,
-               generator: torch.Generator | None = None, draws: int = 0) -> Tensor:
+               generator: torch.Generator | None = None, draws: int = 0,
+               group: Tensor | None = None, valid: Tensor | None = None,
+               select: Literal["endpoints", "paths"] = "endpoints") -> Tensor:
         """``k`` futures per path from the prior: ``[B, k, pred_len, 2]`` metres.
 
         ``most_likely=True`` decodes the prior mean once: ``[B, 1, pred_len, 2]``. With
-        ``draws > k`` the ``k`` futures are the k-means centres of ``draws`` decoded samples
-        (see :func:`kmeans`): ``k`` paths that summarise the distribution instead of ``k``
-        independent draws. Draws come from ``generator`` when given (the same generator state
-        gives the same samples), else from torch's global generator.
+        ``draws > k`` the ``k`` futures summarise ``draws`` prior draws instead of being ``k``
+        independent ones (see :func:`kmeans`). ``select="endpoints"``: the endpoint head
+        says where each draw would end, the draws' endpoints are clustered into ``k`` groups
+        and the draw nearest each centre is decoded: ``k`` decodes per path, whatever
+        ``draws``. ``select="paths"``: every draw is decoded and the futures are the k-means
+        centres of the decoded paths (``draws`` decodes per path). Draws come from
+        ``generator`` when given (the same generator state gives the same samples), else
+        from torch's global generator.
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        past = self.encode_past(obs, scale)
+        if select not in ("endpoints", "paths"):
+            raise ConfigError(f"unknown sample selection {select!r}; choose endpoints or paths")
+        past = self.encode_past(obs, scale, group, valid)
         mu, logvar = self.prior_params(past)
         if most_likely:
             return self.decode(past, mu, scale)[0][:, None]
@@ -193,6 +244,13 @@ class CVAEForecaster(nn.Module):
         eps = torch.randn((b, n, self.latent), generator=generator, device=mu.device,
                           dtype=mu.dtype)
         z = mu[:, None] + eps * (0.5 * logvar).exp()[:, None]
+        if n > k and select == "endpoints":
+            ends = self.endpoint(torch.cat(
+                [past.summary[:, None].expand(-1, n, -1), z], dim=-1))  # [B, n, 2]
+            centres = kmeans(ends, k)  # [B, k, 2]
+            pick = torch.cdist(centres, ends).argmin(dim=-1)  # [B, k]: a draw per centre
+            z = torch.gather(z, 1, pick[..., None].expand(-1, -1, self.latent))
+            n = k
         pos, _ = self.decode(past.repeat(n), z.reshape(b * n, -1), scale)
         pos = pos.view(b, n, self.pred_len, 2)
         if n == k:

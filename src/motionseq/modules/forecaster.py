@@ -48,7 +48,11 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         decoder: ``recurrent`` (autoregressive) or ``direct`` (all steps at once).
         frame: ``heading`` (rotate each path onto its heading) or ``world`` (raw axes).
         speed_norm: divide each path by its own observed speed (see ``Forecaster``).
+        social: each agent attends over the others of its scene window (batches with a
+            ``group``, see :mod:`motionseq.models.social`); ``False`` forecasts each alone.
+        social_heads: attention heads of the social layer.
         loss: ``displacement`` or ``position`` (above).
+        final_weight: extra weight of the last predicted step in the loss (``0``: none).
         data_config: the data config the model was trained with (for ``motionseq-eval``).
     """
 
@@ -59,13 +63,17 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
                  loss: str = "displacement", optimizer: Callable | None = None,
                  scheduler: Callable | None = None,
                  monitor: str = "val/ade", monitor_mode: str = "min",
-                 data_config: dict | None = None, plot_samples: int = 6) -> None:
+                 data_config: dict | None = None, plot_samples: int = 6,
+                 social: bool = False, social_heads: int = 4, final_weight: float = 0.0
+                 ) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         if loss not in ("displacement", "position"):
             raise ConfigError(f"unknown loss {loss!r}; choose displacement or position")
+        if not final_weight >= 0:
+            raise ConfigError(f"final_weight must be >= 0, got {final_weight}")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.net = Forecaster(pred_len, decoder, cell, hidden, layers, dropout, bidirectional,
-                              frame, speed_norm)
+                              frame, speed_norm, social=social, social_heads=social_heads)
         self.register_buffer("scale", torch.tensor(1.0))
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_ade", MeanMetric())
@@ -77,22 +85,33 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         """Store the displacement scale (metres per step) of the training data."""
         self.scale.fill_(float(scale))
 
-    def forward(self, obs: Tensor) -> Tensor:
-        """Observed positions ``[B, obs_len, 2]`` → predicted positions ``[B, pred_len, 2]``."""
-        return self.net(obs, self.scale)[0]
+    def forward(self, obs: Tensor, group: Tensor | None = None,
+                valid: Tensor | None = None) -> Tensor:
+        """Observed positions ``[B, obs_len, 2]`` → predicted positions ``[B, pred_len, 2]``.
+
+        ``group [B]``: the agents present together (a social model lets them see each
+        other; None: each alone); ``valid [B]``: False for padding rows."""
+        return self.net(obs, self.scale, group, valid)[0]
+
+    @property
+    def social(self) -> bool:
+        """Whether the forecasts of an agent depend on the others of its group."""
+        return self.net.social is not None
 
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         obs, fut = batch["obs"], batch["fut"]
         self.check_finite("obs", obs, stage)
         self.check_finite("fut", fut, stage)
-        pred, disp = self.net(obs, self.scale)
+        pred, disp = self.net(obs, self.scale, batch.get("group"))
         if self.hparams.get("loss", "displacement") == "position":
             sq = (((pred - fut) / self.scale) ** 2).sum(dim=-1)
-            loss = torch.sqrt(sq + 1e-8).mean()  # eps: a finite gradient at zero error
+            err = torch.sqrt(sq + 1e-8)  # [B, pred_len]; eps: a finite gradient at zero error
         else:
             prev = torch.cat([obs[:, -1:], fut[:, :-1]], dim=1)
             true_disp = (fut - prev) / self.scale
-            loss = torch.mean((disp - true_disp) ** 2)
+            err = ((disp - true_disp) ** 2).mean(dim=-1)
+        final = self.hparams.get("final_weight", 0.0)
+        loss = err.mean() + final * err[:, -1].mean()
         err = displacement_errors(pred.detach(), fut)  # [B, pred_len] metres
         bs = obs.shape[0]
         ade, fde = getattr(self, f"{stage}_ade"), getattr(self, f"{stage}_fde")

@@ -49,6 +49,11 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
         sample_draws: when larger than the number of samples asked for, :meth:`sample`
             decodes this many prior draws and returns the k-means centres of them (k paths
             that cover the distribution rather than k independent draws); 0: plain draws.
+        sample_select: how those k are chosen from the draws: ``endpoints`` (cluster where
+            the draws end, by a small head trained beside the model, and decode one draw
+            per cluster: k decodes per path) or ``paths`` (decode every draw and cluster
+            the paths: ``sample_draws`` decodes per path).
+        social, social_heads: as for ``TrajectoryForecaster``.
     """
 
     def __init__(self, obs_len: int = 8, pred_len: int = 12, dt: float | None = None,
@@ -60,7 +65,8 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
                  monitor_mode: str = "min", data_config: dict | None = None,
                  plot_samples: int = 6, latent: int = 16, k: int = 20, kl_weight: float = 1.0,
                  kl_warmup: int = 500, best_of_k_train: int = 0, sample_seed: int = 0,
-                 sample_draws: int = 0) -> None:
+                 sample_draws: int = 0, social: bool = False, social_heads: int = 4,
+                 sample_select: str = "endpoints") -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         if decoder != "recurrent":
             raise ConfigError(f"the multimodal forecaster decodes step by step; decoder must "
@@ -71,11 +77,15 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
             raise ConfigError(f"need k >= 1 and best_of_k_train, kl_weight, kl_warmup, "
                               f"sample_draws >= 0; got {k}, {best_of_k_train}, {kl_weight}, "
                               f"{kl_warmup}, {sample_draws}")
+        if sample_select not in ("endpoints", "paths"):
+            raise ConfigError(f"unknown sample_select {sample_select!r}; choose endpoints or "
+                              f"paths")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         # Lightning leaves out arguments named "frame" (its own frame-inspection variable)
         self.hparams["frame"] = frame
         self.net = CVAEForecaster(pred_len, cell, hidden, layers, dropout, bidirectional,
-                                  frame, speed_norm, latent=latent)
+                                  frame, speed_norm, latent=latent, social=social,
+                                  social_heads=social_heads)
         self.register_buffer("scale", torch.tensor(1.0))
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_ade", MeanMetric())
@@ -91,18 +101,29 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
         """Store the displacement scale (metres per step) of the training data."""
         self.scale.fill_(float(scale))
 
-    def forward(self, obs: Tensor) -> Tensor:
+    def forward(self, obs: Tensor, group: Tensor | None = None,
+                valid: Tensor | None = None) -> Tensor:
         """Observed positions ``[B, obs_len, 2]`` → the most-likely forecast
-        ``[B, pred_len, 2]`` (metres)."""
-        return self.net.sample(obs, self.scale, 1, most_likely=True)[:, 0]
+        ``[B, pred_len, 2]`` (metres); ``group``/``valid`` as for the deterministic
+        forecaster."""
+        return self.net.sample(obs, self.scale, 1, most_likely=True, group=group,
+                               valid=valid)[:, 0]
+
+    @property
+    def social(self) -> bool:
+        """Whether the forecasts of an agent depend on the others of its group."""
+        return self.net.social is not None
 
     def sample(self, obs: Tensor, k: int | None = None,
-               generator: torch.Generator | None = None) -> Tensor:
+               generator: torch.Generator | None = None, group: Tensor | None = None,
+               valid: Tensor | None = None) -> Tensor:
         """``k`` (default: the ``k`` hyperparameter) forecasts per path:
         ``[B, obs_len, 2]`` → ``[B, k, pred_len, 2]`` (metres); with ``sample_draws`` the
         k-means centres of that many draws."""
         return self.net.sample(obs, self.scale, k or self.hparams.k, generator=generator,
-                               draws=self.hparams.get("sample_draws", 0))
+                               draws=self.hparams.get("sample_draws", 0), group=group,
+                               valid=valid,
+                               select=self.hparams.get("sample_select", "paths"))
 
     def kl_factor(self) -> float:
         """The KL weight at the current training step (after the linear warm-up)."""
@@ -111,10 +132,10 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
         return self.hparams.kl_weight * ramp
 
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
-        obs, fut = batch["obs"], batch["fut"]
+        obs, fut, group = batch["obs"], batch["fut"], batch.get("group")
         self.check_finite("obs", obs, stage)
         self.check_finite("fut", fut, stage)
-        out = self.net(obs, self.scale, fut)
+        out = self.net(obs, self.scale, fut, group=group)
         if self.hparams.loss == "position":
             sq = (((out["pos"] - fut) / self.scale) ** 2).sum(dim=-1)
             recon = torch.sqrt(sq + 1e-8).sum(dim=1).mean()  # eps: finite gradient at 0
@@ -125,13 +146,16 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
         kl = out["kl"].sum(dim=1).mean()
         weight = self.kl_factor() if stage == "train" else self.hparams.kl_weight
         loss = recon + weight * kl
+        if "endpoint_err" in out:  # trains only the endpoint head (its inputs are detached)
+            loss = loss + out["endpoint_err"].mean()
         if stage == "train" and self.hparams.best_of_k_train > 0:
-            samples = self.net.sample(obs, self.scale, self.hparams.best_of_k_train)
+            samples = self.net.sample(obs, self.scale, self.hparams.best_of_k_train,
+                                      group=group)
             err = torch.linalg.vector_norm(samples - fut[:, None], dim=-1) / self.scale
             loss = loss + err.mean(dim=2).min(dim=1).values.mean()
         bs = obs.shape[0]
         with torch.no_grad():
-            pred = self(obs)
+            pred = self(obs, group)
             err = displacement_errors(pred, fut)  # [B, pred_len] metres
         ade, fde = getattr(self, f"{stage}_ade"), getattr(self, f"{stage}_fde")
         ade.update(err.mean(dim=1))
@@ -144,7 +168,7 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
                  prog_bar=stage == "val")
         self.log(f"{stage}/fde", fde, on_step=False, on_epoch=True, batch_size=bs)
         if stage != "train":
-            self._log_best_of_k(obs, fut, stage)
+            self._log_best_of_k(obs, fut, stage, group)
         if stage == "test":
             cv = displacement_errors(constant_velocity(obs, fut.shape[1]), fut)
             self.test_cv_ade.update(cv.mean(dim=1))
@@ -156,9 +180,10 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
                 self._plot_batch = (obs[:n].cpu(), fut[:n].cpu(), pred[:n].cpu())
         return loss
 
-    def _log_best_of_k(self, obs: Tensor, fut: Tensor, stage: str) -> None:
+    def _log_best_of_k(self, obs: Tensor, fut: Tensor, stage: str,
+                       group: Tensor | None = None) -> None:
         with torch.no_grad():
-            samples = self.sample(obs, generator=self._generator)
+            samples = self.sample(obs, generator=self._generator, group=group)
         bs = obs.shape[0]
         for name, value in zip(("min_ade", "min_fde"), best_of_k(samples, fut), strict=True):
             metric = getattr(self, f"{stage}_{name}")

@@ -64,24 +64,47 @@ def find_scene_runs(sweep_dir: str | Path) -> dict[str, Path]:
     return runs
 
 
+def group_chunks(group: np.ndarray, size: int) -> list[slice]:
+    """Slices of at most ``size`` rows that never split a group (rows of a group
+    contiguous); a group larger than ``size`` is a slice of its own."""
+    n = len(group)
+    bounds = np.r_[np.flatnonzero(np.r_[True, group[1:] != group[:-1]]), n]
+    out, a = [], 0
+    while a < n:
+        ends = bounds[(bounds > a) & (bounds <= a + size)]
+        b = int(ends[-1]) if len(ends) else int(bounds[bounds > a][0])
+        out.append(slice(a, b))
+        a = b
+    return out
+
+
 @torch.no_grad()
-def predict(model: torch.nn.Module, obs: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """The model's forecasts ``[N, pred_len, 2]`` for observed paths ``[N, obs_len, 2]``."""
-    parts = [model(torch.from_numpy(obs[i:i + batch_size])).numpy()
-             for i in range(0, len(obs), batch_size)]
+def predict(model: torch.nn.Module, obs: np.ndarray, group: np.ndarray | None = None,
+            batch_size: int = 4096) -> np.ndarray:
+    """The model's forecasts ``[N, pred_len, 2]`` for observed paths ``[N, obs_len, 2]``;
+    ``group [N]`` (contiguous) tells a social model which agents were present together."""
+    g = np.zeros(len(obs), np.int64) if group is None else group
+    parts = []
+    for sl in group_chunks(g, batch_size):
+        x = torch.from_numpy(obs[sl])
+        parts.append((model(x, torch.from_numpy(g[sl])) if group is not None else model(x))
+                     .numpy())
     return np.concatenate(parts)
 
 
 @torch.no_grad()
 def best_of_k_errors(model: torch.nn.Module, obs: np.ndarray, fut: np.ndarray, k: int = BEST_OF,
-                     seed: int = SAMPLE_SEED, batch_size: int = 1024) -> tuple[float, float]:
+                     seed: int = SAMPLE_SEED, batch_size: int = 1024,
+                     group: np.ndarray | None = None) -> tuple[float, float]:
     """``(minADE, minFDE)`` in metres over ``k`` samples of ``model.sample`` per window,
     ADE and FDE each minimised separately over the samples, as published tables do."""
     generator = torch.Generator().manual_seed(seed)
+    g = np.zeros(len(obs), np.int64) if group is None else group
     ade_sum = fde_sum = 0.0
-    for i in range(0, len(obs), batch_size):
-        samples = model.sample(torch.from_numpy(obs[i:i + batch_size]), k, generator=generator)
-        a, f = best_of_k(samples, torch.from_numpy(fut[i:i + batch_size]))
+    for sl in group_chunks(g, batch_size):
+        kwargs = {} if group is None else {"group": torch.from_numpy(g[sl])}
+        samples = model.sample(torch.from_numpy(obs[sl]), k, generator=generator, **kwargs)
+        a, f = best_of_k(samples, torch.from_numpy(fut[sl]))
         n = samples.shape[0]
         ade_sum, fde_sum = ade_sum + float(a) * n, fde_sum + float(f) * n
     return ade_sum / len(obs), fde_sum / len(obs)
@@ -91,6 +114,17 @@ def errors(pred: np.ndarray, fut: np.ndarray) -> tuple[float, float]:
     """``(ADE, FDE)`` in metres."""
     e = displacement_errors(torch.from_numpy(pred), torch.from_numpy(fut))
     return float(e.mean()), float(e[:, -1].mean())
+
+
+def validation_errors(ckpt: str | Path, root: str | Path, scene: str) -> dict[str, float]:
+    """``{"val_ade", "val_fde"}`` of the checkpoint on the validation windows of ``scene``'s
+    split (from its training scenes): the figures settings are chosen on."""
+    model = module_from_checkpoint(ckpt)
+    v = make_windows(read_scene(root, scene)["val"], model.hparams.obs_len,
+                     model.hparams.pred_len)
+    group = v.groups() if getattr(model, "social", False) else None
+    ade, fde = errors(predict(model, v.obs, group), v.fut)
+    return {"val_ade": ade, "val_fde": fde}
 
 
 def evaluate_scene(ckpt: str | Path, root: str | Path, scene: str,
@@ -104,14 +138,15 @@ def evaluate_scene(ckpt: str | Path, root: str | Path, scene: str,
     if len(w) == 0:
         raise DataError(f"scene {scene!r} has no {hp.obs_len + hp.pred_len}-step test windows")
     obs_t = torch.from_numpy(w.obs)
-    preds = {"model": predict(model, w.obs),
+    group = w.groups() if getattr(model, "social", False) else None
+    preds = {"model": predict(model, w.obs, group),
              "cv": constant_velocity(obs_t, hp.pred_len).numpy(),
              "linear": linear_fit(obs_t, hp.pred_len).numpy()}
     row: dict[str, Any] = {"windows": len(w), "checkpoint": str(ckpt)}
     for name, pred in preds.items():
         row[f"{name}_ade"], row[f"{name}_fde"] = errors(pred, w.fut)
     if hasattr(model, "sample"):
-        row["best_ade"], row["best_fde"] = best_of_k_errors(model, w.obs, w.fut)
+        row["best_ade"], row["best_fde"] = best_of_k_errors(model, w.obs, w.fut, group=group)
         row["best_k"] = BEST_OF
     if plot_path is not None:
         from motionseq.plots import plot_trajectories
@@ -129,6 +164,7 @@ def evaluate_scene(ckpt: str | Path, root: str | Path, scene: str,
 def mean_row(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The unweighted mean over scenes, as published tables report it."""
     models = MODELS + (("best",) if all("best_ade" in r for r in rows.values()) else ())
+    models += ("val",) if all("val_ade" in r for r in rows.values()) else ()
     keys = [f"{m}_{k}" for m in models for k in ("ade", "fde")]
     return {k: float(np.mean([r[k] for r in rows.values()])) for k in keys}
 
@@ -153,16 +189,21 @@ def render_markdown(table: dict[str, Any]) -> str:
             + "\n" + note + f"\nEvaluated in {table['eval_seconds']:.1f} s.\n")
 
 
-def ethucy_table(sweep_dir: str | Path, root: str | Path, plots: bool = True) -> dict[str, Any]:
-    """Evaluate every scene run below ``sweep_dir``; write and return the table."""
+def ethucy_table(sweep_dir: str | Path, root: str | Path, plots: bool = True,
+                 val: bool = False) -> dict[str, Any]:
+    """Evaluate every scene run below ``sweep_dir``; write and return the table. ``val``
+    adds each checkpoint's validation ADE/FDE (timed apart from the test evaluation)."""
     sweep_dir = Path(sweep_dir)
     runs = find_scene_runs(sweep_dir)
-    t0 = time.perf_counter()
+    seconds = 0.0
     rows = {}
     for scene in [s for s in SCENES if s in runs]:
         plot = sweep_dir / "plots" / f"ethucy_{scene}.png" if plots else None
+        t0 = time.perf_counter()
         rows[scene] = evaluate_scene(runs[scene], root, scene, plot)
-    seconds = time.perf_counter() - t0
+        seconds += time.perf_counter() - t0
+        if val:
+            rows[scene].update(validation_errors(runs[scene], root, scene))
     table = {"scenes": rows, "mean": mean_row(rows), "complete": len(rows) == len(SCENES),
              "eval_seconds": seconds}
     text = json.dumps(table, indent=2) + "\n"
