@@ -122,8 +122,8 @@ def test_short_training_on_one_scene_learns(shared_data: Path, tmp_path):
     def val_ade() -> float:
         model.eval()
         with torch.no_grad():
-            return float(torch.cat([(model(b["obs"]) - b["fut"]).norm(dim=-1).mean(dim=1)
-                                    for b in val]).mean())
+            return float(torch.cat([(model(b["obs"], b["group"]) - b["fut"]).norm(dim=-1)
+                                    .mean(dim=1) for b in val]).mean())
 
     before = val_ade()
     trainer.fit(model, datamodule=datamodule)
