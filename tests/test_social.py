@@ -162,3 +162,28 @@ def test_evaluation_chunks_never_split_a_window():
                           enumerate(np.bincount(group))])
     whole = predict(model, obs, group, batch_size=100)
     np.testing.assert_allclose(predict(model, obs, group, batch_size=4), whole, atol=1e-5)
+
+
+def test_a_social_model_without_scene_batches_says_how_to_fix_it():
+    from motionseq.errors import ConfigError
+
+    for module in (MODELS["deterministic"](), MODELS["cvae"]()):
+        batch = {"obs": _scene(2, 10), "fut": _scene(2, 11)[:, :4].repeat(1, 3, 1)}
+        with pytest.raises(ConfigError, match="data.scenes=true"):
+            module._shared_step(batch, "train")
+
+
+def test_video_forecasts_give_a_social_model_everyone_tracked_at_that_moment():
+    from motionseq.live.track_forecast import VideoWindows, forecast_windows
+
+    model = _trained_like(MODELS["deterministic"]())
+    obs = torch.cat([_scene(3, 12), _scene(2, 13)])
+    # three people whose observation ends on video frame 40, two on frame 90
+    ends = np.array([40, 40, 40, 90, 90])
+    frames = ends[:, None] + 3 * np.arange(-7, 13)[None]
+    got = forecast_windows(model, VideoWindows(obs.numpy(), np.arange(5), frames, 3))
+    with torch.no_grad():
+        want = model(obs, torch.tensor([0, 0, 0, 1, 1]))
+        alone = model(obs)
+    np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+    assert not np.allclose(got, alone.numpy(), atol=1e-4)

@@ -102,6 +102,10 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         obs, fut = batch["obs"], batch["fut"]
         self.check_finite("obs", obs, stage)
         self.check_finite("fut", fut, stage)
+        if self.social and "group" not in batch:
+            raise ConfigError("model.social=true needs batches of scene windows (which agents "
+                              "were present together): set data.scenes=true, or "
+                              "model.social=false")
         pred, disp = self.net(obs, self.scale, batch.get("group"))
         if self.hparams.get("loss", "displacement") == "position":
             sq = (((pred - fut) / self.scale) ** 2).sum(dim=-1)

@@ -135,6 +135,10 @@ class MultimodalForecaster(TrajectoryPlots, MotionModule):
         obs, fut, group = batch["obs"], batch["fut"], batch.get("group")
         self.check_finite("obs", obs, stage)
         self.check_finite("fut", fut, stage)
+        if self.social and "group" not in batch:
+            raise ConfigError("model.social=true needs batches of scene windows (which agents "
+                              "were present together): set data.scenes=true, or "
+                              "model.social=false")
         out = self.net(obs, self.scale, fut, group=group)
         if self.hparams.loss == "position":
             sq = (((out["pos"] - fut) / self.scale) ** 2).sum(dim=-1)
