@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "train_throughput": train_throughput.run,
     "experiments": experiments.run,
     "ethucy": ethucy.run,
+    "ethucy_ablations": ethucy.run_ablations,
     "ethucy_multimodal": ethucy.run_multimodal,
     "tracking": tracking.run,
     "pets_forecast": pets_forecast.run,
@@ -47,7 +48,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
 OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real", "uea_dev",
-                     "sequences_penn"})
+                     "sequences_penn", "ethucy_ablations"})
 
 
 def main(argv: list[str] | None = None) -> int:
