@@ -55,8 +55,9 @@ def run() -> dict[str, dict[str, Any]]:
     cls, cls_wall = run_experiment([])
     fc, fc_wall = run_experiment(["experiment=forecast_crowds"])
     cls_note = "`make train` (experiment classify_workouts: LSTM on synthetic workouts)"
-    fc_note = ("`make train ARGS=\"experiment=forecast_crowds\"` (LSTM encoder + recurrent "
-               "decoder on synthetic crowds, observe 8 / predict 12 steps of 0.4 s), test split")
+    fc_note = ("`make train ARGS=\"experiment=forecast_crowds\"` (social forecaster: LSTM "
+               "encoder, attention over the walkers of each scene window, recurrent decoder, "
+               "on synthetic crowds, observe 8 / predict 12 steps of 0.4 s), test split")
     return {
         "workouts_test_accuracy": {
             "value": round(cls["test/acc"], 4), "unit": "fraction",

@@ -85,8 +85,9 @@ def run() -> dict[str, dict[str, Any]]:
     ours, perfect = m["ours"], m["perfect"]
     note = (f"{ours['windows']} windows of our tracks that match a true person "
             f"({ours['windows_unmatched']} unmatched), observe 8 / predict 12 steps of "
-            f"{ours['frame_step']} frames at {FPS:g} fps; forecaster from "
-            f"experiment=forecast_ethucy data.scene=eth")
+            f"{ours['frame_step']} frames at {FPS:g} fps; the social forecaster of "
+            f"experiment=forecast_ethucy data.scene=eth, each window seeing every person "
+            f"tracked at its last observed frame")
     fig = {
         "pets_forecast_ade": ("model", "ade", ours, note),
         "pets_forecast_fde": ("model", "fde", ours, note),
