@@ -64,10 +64,12 @@ def check_scene(scene: str) -> None:
         raise ConfigError(f"unknown ETH/UCY scene {scene!r}; choose one of {', '.join(SCENES)}")
 
 
-def read_scene(root: str | Path, scene: str, dt: float = DT) -> dict[str, list[Tracks]]:
-    """``{"train", "val", "test"}`` → the scene's recordings as :class:`Tracks`."""
+def read_scene(root: str | Path, scene: str, dt: float = DT,
+               splits: tuple[str, ...] = SPLITS) -> dict[str, list[Tracks]]:
+    """``{split: the scene's recordings as :class:`Tracks`}`` for each of ``splits``
+    (default train, val and test)."""
     root = Path(root)
-    files = scene_files(scene)
+    files = {k: v for k, v in scene_files(scene).items() if k in splits}
     missing = [root / scene / split / name for split, names in files.items() for name in names
                if not (root / scene / split / name).is_file()]
     if missing:

@@ -74,12 +74,11 @@ def forecast_windows(model: torch.nn.Module, windows: VideoWindows) -> np.ndarra
     same video frame: the people tracked at that moment."""
     model.eval()
     obs = torch.from_numpy(windows.obs)
-    with torch.no_grad():
-        if not getattr(model, "social", False):
-            return model(obs).numpy()
-        end = windows.frames[:, windows.obs.shape[1] - 1]
-        group = np.unique(end, return_inverse=True)[1].reshape(-1)
-        return model(obs, torch.from_numpy(group.astype(np.int64))).numpy()
+    if not getattr(model, "social", False):
+        return model(obs).numpy()
+    end = windows.frames[:, windows.obs.shape[1] - 1]
+    group = np.unique(end, return_inverse=True)[1].reshape(-1)
+    return model(obs, torch.from_numpy(group.astype(np.int64))).numpy()
 
 
 def _lookup(tracks: Tracks) -> dict[int, dict[int, np.ndarray]]:

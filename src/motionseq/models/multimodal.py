@@ -187,7 +187,9 @@ class CVAEForecaster(nn.Module):
                 ) -> dict[str, Tensor]:
         """Returns ``pos`` ``[B, pred_len, 2]`` (metres), ``disp`` ``[B, pred_len, 2]``
         (scale units), ``prior_mu``/``prior_logvar`` ``[B, latent]`` and, when ``fut`` is
-        given, ``post_mu``/``post_logvar`` and ``kl`` ``[B, latent]`` (nats per dimension)."""
+        given, ``post_mu``/``post_logvar`` and ``kl`` ``[B, latent]`` (nats per dimension);
+        in training also ``endpoint_err`` ``[2B]``, the endpoint head's error on this latent
+        and on one prior draw per path (see :meth:`endpoint_error`)."""
         past = self.encode_past(obs, scale, group)
         prior_mu, prior_logvar = self.prior_params(past)
         out = {"prior_mu": prior_mu, "prior_logvar": prior_logvar}
@@ -206,11 +208,10 @@ class CVAEForecaster(nn.Module):
                        kl=gaussian_kl(mu, logvar, prior_mu, prior_logvar))
         out["pos"], out["disp"], local = self._decode(past, z, scale)
         if self.training:  # the head also sees prior draws, as sampling will ask it
-            z_prior = prior_mu + torch.randn(prior_mu.shape, generator=generator,
-                                             device=z.device, dtype=z.dtype) * (
-                0.5 * prior_logvar).exp()
-            z_prior = z_prior.detach()
             with torch.no_grad():
+                z_prior = prior_mu + torch.randn(prior_mu.shape, generator=generator,
+                                                 device=z.device, dtype=z.dtype) * (
+                    0.5 * prior_logvar).exp()
                 local_prior = self._decode(past, z_prior, scale)[2]
             out["endpoint_err"] = torch.cat([self.endpoint_error(past, z, local),
                                              self.endpoint_error(past, z_prior, local_prior)])

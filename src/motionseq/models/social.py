@@ -30,8 +30,8 @@ EDGE_FEATURES = 8
 def neighbour_pairs(group: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """``(i, j)`` index pairs ``[E]`` of rows in the same group, ``i != j``, ``j`` valid.
 
-    ``group [B]`` int, ``valid [B]`` bool or None. Pairs are found per block of rows so the
-    memory stays ``O(B · block)`` for the large batches of evaluation.
+    ``group [B]`` int, ``valid [B]`` bool or None. Built from the rows sorted by group (each
+    row's neighbours are one run of that order), so memory grows with the pairs, not ``B²``.
     """
     b = group.shape[0]
     ok = torch.ones(b, dtype=torch.bool, device=group.device) if valid is None else valid

@@ -120,7 +120,7 @@ def validation_errors(ckpt: str | Path, root: str | Path, scene: str) -> dict[st
     """``{"val_ade", "val_fde"}`` of the checkpoint on the validation windows of ``scene``'s
     split (from its training scenes): the figures settings are chosen on."""
     model = module_from_checkpoint(ckpt)
-    v = make_windows(read_scene(root, scene)["val"], model.hparams.obs_len,
+    v = make_windows(read_scene(root, scene, splits=("val",))["val"], model.hparams.obs_len,
                      model.hparams.pred_len)
     group = v.groups() if getattr(model, "social", False) else None
     ade, fde = errors(predict(model, v.obs, group), v.fut)
@@ -133,7 +133,7 @@ def evaluate_scene(ckpt: str | Path, root: str | Path, scene: str,
     windows; plots ``samples`` predictions to ``plot_path`` when given."""
     model = module_from_checkpoint(ckpt)
     hp = model.hparams
-    tracks = read_scene(root, scene)["test"]
+    tracks = read_scene(root, scene, splits=("test",))["test"]
     w = make_windows(tracks, hp.obs_len, hp.pred_len)
     if len(w) == 0:
         raise DataError(f"scene {scene!r} has no {hp.obs_len + hp.pred_len}-step test windows")
