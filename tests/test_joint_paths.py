@@ -17,7 +17,7 @@ from motionseq.data.joint_paths import (
 from motionseq.data.penn_action import PennActionSource
 from motionseq.data.trajectories import make_windows
 from motionseq.errors import ConfigError, DataError
-from motionseq.live.joints import JointPaths, load_joint_forecaster
+from motionseq.live.joints import JointPaths, load_joint_forecaster, resample
 from motionseq.modules.forecaster import TrajectoryForecaster
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import get_layout
@@ -152,6 +152,24 @@ def test_live_joint_paths_equal_the_dataset_path():
         np.testing.assert_allclose(got[0], seq.keypoints[t_end, J(name)] / size, atol=1e-6)
         want = pred[last, take] * 40.0 / size
         np.testing.assert_allclose(got[1:], want, atol=2e-5)
+
+
+def test_resample_equals_numpy_interp_per_path():
+    """One set of weights for every path: the same as ``np.interp`` of each coordinate,
+    with irregular frame times, grid points before and after the recording, and two frames
+    at the same time."""
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0.0, 1.0, 12))
+    t[5] = t[4]
+    paths = rng.normal(size=(3, 12, 2)).astype(np.float32)
+    grid = np.linspace(-0.2, 1.2, 23)
+    got = resample(paths, t, grid)
+    for j in range(3):
+        for c in range(2):
+            want = np.interp(grid, t, paths[j, :, c])
+            ok = ~np.isclose(grid, t[4])  # numpy's pick at a repeated time is its own
+            np.testing.assert_allclose(got[j, ok, c], want[ok], rtol=1e-6, atol=1e-6)
+    assert got.shape == (3, 23, 2)
 
 
 def test_live_joint_paths_resample_other_frame_rates():

@@ -29,7 +29,7 @@ from motionseq.errors import ConfigError
 from motionseq.models.baselines import linear_from_last
 from motionseq.skeleton import get_layout
 
-__all__ = ["JointPaths", "load_joint_forecaster"]
+__all__ = ["JointPaths", "load_joint_forecaster", "resample"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,17 @@ def load_joint_forecaster(path: str):
     if not model.hparams.get("dt"):
         raise ConfigError(f"joints.ckpt={path} does not record its time step (dt); re-train it")
     return model
+
+
+def resample(paths: np.ndarray, t: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``paths [N, n, C]`` recorded at increasing times ``t [n]``, linearly interpolated at
+    ``grid [m]`` → ``[N, m, C]``; outside ``t`` the end values (as :func:`numpy.interp`).
+    One set of weights for every path and coordinate."""
+    hi = np.clip(np.searchsorted(t, grid, side="right"), 1, len(t) - 1)
+    lo = hi - 1
+    span = t[hi] - t[lo]
+    w = np.clip((grid - t[lo]) / np.where(span > 0, span, 1.0), 0.0, 1.0)[:, None]
+    return paths[:, lo] * (1.0 - w) + paths[:, hi] * w
 
 
 class JointPaths:
@@ -177,9 +188,7 @@ class JointPaths:
         if not ok.any():
             return {}
         grid = now - self.dt * np.arange(self.obs_len - 1, -1, -1)
-        t = times[use]
-        resampled = np.stack([np.stack([np.interp(grid, t, obs[j, :, c]) for c in (0, 1)],
-                                       axis=-1) for j in np.flatnonzero(ok)])
+        resampled = resample(obs[ok], times[use], grid)
         body = torch.from_numpy(to_body_units(resampled, scale, aspect).astype(np.float32))
         with torch.inference_mode():
             fut = self.model(body).numpy()  # [n, pred_len, 2] body units

@@ -144,7 +144,8 @@ class Forecaster(nn.Module):
         if obs.shape[1] < 2:
             raise ValueError("forecasting needs at least 2 observed positions")
         rot = heading_rotation(obs) if self.frame == "heading" else None
-        local = obs if rot is None else torch.einsum("bij,btj->bti", rot, obs - obs[:, -1:])
+        # local[b, t] = rot[b] @ (obs[b, t] - obs[b, -1]), as one batched product
+        local = obs if rot is None else (obs - obs[:, -1:]) @ rot.transpose(1, 2)
         # per-path scale relative to the training scale: [B, 1, 1] (or 1 without speed_norm)
         rel_speed: Tensor | float = 1.0
         if self.speed_norm:
@@ -156,6 +157,6 @@ class Forecaster(nn.Module):
         last_disp = (local[:, -1] - local[:, -2]) / scale
         disp = self.decoder(summary, last_disp) * rel_speed  # back to training-scale units
         if rot is not None:
-            disp = torch.einsum("bji,btj->bti", rot, disp)  # back to world axes
+            disp = disp @ rot  # back to world axes: rot[b].T @ disp[b, t]
         pos = obs[:, -1:] + torch.cumsum(disp * scale, dim=1)
         return pos, disp
