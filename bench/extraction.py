@@ -130,8 +130,9 @@ def cli_run(src: Path, workers: int, busy: list[float] | None = None) -> tuple[i
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
                                f"{proc.stderr[-2000:]}")
         rows = read_manifest(Path(out) / MANIFEST).values()
-    if busy is not None:  # the seconds the workers spent on the videos themselves
-        busy.append(sum(float(r["seconds"] or 0) for r in rows))
+    if busy is not None:  # the seconds the workers spent on the videos: read, pose, write
+        busy.append({k: sum(float(r[k] or 0) for r in rows)
+                     for k in ("seconds", "read_s", "pose_s", "write_s")})
     return sum(int(r["frames"]) for r in rows), seconds
 
 
@@ -160,16 +161,33 @@ def measure() -> dict[str, Any]:
             walls1.append(t1)
             walls2.append(t2)
             speedups.append(t1 / t2)
+    def parts(busy: list[dict[str, float]], walls: list[float], workers: int
+              ) -> dict[str, float]:
+        """Median core-seconds of a run by part: decoding, pose, writing (the manifest's
+        columns), and the rest of ``workers`` x wall (process start, imports, pose graphs,
+        a core idle at the end)."""
+        out = {k: statistics.median(b[k] for b in busy) for k in ("read_s", "pose_s", "write_s")}
+        out["rest_s"] = statistics.median(workers * w - b["seconds"]
+                                          for w, b in zip(walls, busy, strict=True))
+        return out
+
     return {"bare": statistics.median(bare), "batch": statistics.median(batch),
             "ratio": statistics.median(ratios), "ratios": ratios,
             "speedup": statistics.median(speedups), "speedups": speedups,
             # where the wall time goes: the videos themselves (decode, pose, write: the
             # manifest's seconds) and the rest (process start, imports, graphs, idle ends)
-            "busy_1w": statistics.median(busy1), "wall_1w": statistics.median(walls1),
-            "busy_2w": statistics.median(busy2), "wall_2w": statistics.median(walls2),
+            "busy_1w": statistics.median(b["seconds"] for b in busy1),
+            "wall_1w": statistics.median(walls1),
+            "busy_2w": statistics.median(b["seconds"] for b in busy2),
+            "wall_2w": statistics.median(walls2),
+            "parts_1w": parts(busy1, walls1, 1), "parts_2w": parts(busy2, walls2, 2),
             "fps_1w": statistics.median(w1), "fps_2w": statistics.median(w2),
             "frames": n_bare, "frames_many": n1, "items": len(clips) * COPIES,
             "load": (load_before, os.getloadavg()[0]), "cpus": os.cpu_count()}
+
+
+def _parts(p: dict[str, float]) -> str:
+    return " / ".join(f"{p[k]:.1f}" for k in ("read_s", "pose_s", "write_s", "rest_s"))
 
 
 def run() -> dict[str, dict[str, Any]]:
@@ -203,7 +221,9 @@ def run() -> dict[str, dict[str, Any]]:
                     f"{m['wall_1w']:.1f} s wall; 2 workers {m['busy_2w']:.1f} s on the "
                     f"videos (both together) of {m['wall_2w']:.1f} s wall, so the 2 cores "
                     f"spend {100 * m['busy_2w'] / (2 * m['wall_2w']):.0f} % of the run on "
-                    f"videos (the rest: process start, imports, pose graphs, uneven ends); "
+                    f"videos; core-seconds by part (decode / pose / write / the rest: "
+                    f"process start, imports, pose graphs, a core idle at the end): "
+                    f"1 worker {_parts(m['parts_1w'])}, 2 workers {_parts(m['parts_2w'])}; "
                     f"{setup}"},
     }
 

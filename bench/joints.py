@@ -13,7 +13,8 @@ else ``../shared/data/penn_action``.
   points, started at the current position (the live view's fallback). Same test windows.
 - ``joint_paths_step_ms``: ``JointPaths.push`` with the trained model for 4 joints (resample
   onto the model's time grid, body units, one batched forecast, back to the picture),
-  median over STEPS frames of a Penn Action test clip, 1 torch thread.
+  median over STEPS frames of a Penn Action test clip, 1 torch thread;
+  ``joint_paths_step_ms_onnx`` the same with the forecaster in ONNX Runtime.
 
 ``python -m bench.joints`` prints the figures without recording them.
 """
@@ -68,18 +69,26 @@ def baselines(root: Path) -> dict[str, float]:
     return out
 
 
-def step_ms(ckpt: str, root: Path, model_ms: list[float] | None = None) -> list[float]:
+def step_ms(ckpt: str, root: Path, model_ms: list[float] | None = None,
+            onnx: Path | None = None) -> list[float]:
     """Milliseconds of ``JointPaths.push`` per frame with the trained model; with
-    ``model_ms``, the forecaster's own milliseconds of each of those frames go there."""
+    ``model_ms``, the forecaster's own milliseconds of each of those frames go there. With
+    ``onnx`` (a folder) the model is exported there and run by ONNX Runtime, as the live
+    view's ``runtime=onnx`` runs it."""
     from motionseq.data.penn_action import read_penn_action
     from motionseq.live.joints import JointPaths, load_joint_forecaster
 
     torch.set_num_threads(1)
     clip = next(c for c in read_penn_action(root) if not c.train and len(c.sequence) >= 60)
     seq = clip.sequence
+    model = load_joint_forecaster(ckpt)
+    if onnx is not None:
+        from motionseq.live.export_joints import OnnxJointForecaster, export_joint_forecaster
+
+        model = OnnxJointForecaster(export_joint_forecaster(model, onnx / "joints.onnx"),
+                                    dict(model.hparams))
     jp = JointPaths(["left_wrist", "right_wrist", "left_ankle", "right_ankle"], seq.layout,
-                    seq.fps, horizon_s=0.67, min_visibility=0.0,
-                    model=load_joint_forecaster(ckpt))
+                    seq.fps, horizon_s=0.67, min_visibility=0.0, model=model)
     aspect = clip.width / clip.height
     forecaster, inner = jp.model, []
 
@@ -107,6 +116,15 @@ def step_ms(ckpt: str, root: Path, model_ms: list[float] | None = None) -> list[
     return times[:STEPS]
 
 
+def _decoder(ckpt: Path) -> str:
+    """How the checkpoint's forecaster decodes, in words."""
+    from motionseq.live.joints import load_joint_forecaster
+
+    hp = load_joint_forecaster(str(ckpt)).hparams
+    return (f"{hp['pred_len']}-step recurrent decoder" if hp.get("decoder") == "recurrent"
+            else f"all {hp['pred_len']} steps at once from an MLP")
+
+
 def run() -> dict[str, dict[str, Any]]:
     """The figures for ``bench/results.json``."""
     import tempfile
@@ -120,6 +138,9 @@ def run() -> dict[str, dict[str, Any]]:
         base = baselines(root)
         model_ms: list[float] = []
         steps = step_ms(str(ckpt), root, model_ms)
+        onnx_model_ms: list[float] = []
+        onnx_steps = step_ms(str(ckpt), root, onnx_model_ms, onnx=Path(tmp))
+        decoder = _decoder(ckpt)
     note = (f"Penn Action test clips (1068), wrists and ankles, {int(base['windows'])} windows "
             f"of 15 observed + 20 predicted frames at 30 fps, body units (torso lengths)")
     exp = f"`make train ARGS=\"experiment=forecast_joints\"` (LSTM forecaster), {note}"
@@ -135,13 +156,18 @@ def run() -> dict[str, dict[str, Any]]:
             "value": round(statistics.median(steps), 3), "unit": "ms",
             "note": f"JointPaths.push with the trained model, 4 joints, median of {STEPS} "
                     f"frames (p95 {np.percentile(steps, 95):.3f} ms), 1 torch thread; the "
-                    f"forecaster itself {statistics.median(model_ms):.3f} ms of it (encoder, "
-                    f"20-step recurrent decoder), the rest (history, resampling onto the "
+                    f"forecaster itself {statistics.median(model_ms):.3f} ms of it (LSTM "
+                    f"encoder, {decoder}), the rest (history, resampling onto the "
                     f"model's grid, body units and back) "
                     f"{statistics.median(np.subtract(steps, model_ms)):.3f} ms"},
         "joint_paths_step_ms_model": {
             "value": round(statistics.median(model_ms), 3), "unit": "ms",
             "note": "the forecaster's part of joint_paths_step_ms (median per frame)"},
+        "joint_paths_step_ms_onnx": {
+            "value": round(statistics.median(onnx_steps), 3), "unit": "ms",
+            "note": f"the same with the forecaster exported to ONNX and run by ONNX Runtime "
+                    f"(1 thread), as the live view's runtime=onnx runs it; the forecaster "
+                    f"itself {statistics.median(onnx_model_ms):.3f} ms of it"},
     }
     for name, what in (("cv", "constant velocity"), ("still", "the joint stays put"),
                        ("linear", "least-squares line through the 15 observed points, "

@@ -98,19 +98,22 @@ def bench_checkpoint(folder: Path) -> Path:
 
 
 def bench_joint_forecaster(folder: Path) -> Path:
-    """The joint-path forecaster as ``experiment=forecast_joints`` builds it
-    (``conf/model/forecaster.yaml``, ``conf/data/joint_paths.yaml`` windows, 30 fps), random
-    weights, as a checkpoint file; the weights do not change the work per frame."""
-    from omegaconf import OmegaConf
+    """The joint-path forecaster as ``experiment=forecast_joints`` builds it (its model and
+    ``conf/data/joint_paths.yaml`` windows, 30 fps), random weights, as a checkpoint file;
+    the weights do not change the work per frame."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
     from motionseq.modules.forecaster import TrajectoryForecaster
 
-    model_cfg = OmegaConf.load(ROOT / "conf" / "model" / "forecaster.yaml")
-    data_cfg = OmegaConf.load(ROOT / "conf" / "data" / "joint_paths.yaml")
-    shape = {k: model_cfg[k] for k in ("decoder", "cell", "hidden", "layers", "bidirectional",
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["experiment=forecast_joints"])
+    GlobalHydra.instance().clear()
+    shape = {k: cfg.model[k] for k in ("decoder", "cell", "hidden", "layers", "bidirectional",
                                        "frame", "speed_norm")}
     torch.manual_seed(0)
-    model = TrajectoryForecaster(data_cfg.obs_len, data_cfg.pred_len, 1 / 30, **shape).eval()
+    model = TrajectoryForecaster(cfg.data.obs_len, cfg.data.pred_len, 1 / 30, **shape).eval()
     model.set_normalizer(0.1)
     ckpt = {"state_dict": model.state_dict()}
     model.on_save_checkpoint(ckpt)

@@ -59,6 +59,23 @@ def test_long_sequences_are_shortened_and_pooled():
     assert got["trainer.max_epochs"] < 100
 
 
+def test_short_sequences_are_capped_by_the_recurrent_steps_they_cost():
+    """Some 270 short sequences: 100 passes would be cheap in frames but not in the
+    recurrent steps run one after another, which the time budget caps; the same data at
+    eight times the size may train longer (the budgets grow with the data)."""
+    from motionseq.tasks.adaptive import STEP_BUDGET
+
+    small = {c.key: c for c in choose(_profile(270, frames=29))}
+    per_epoch = -(-270 // small["data.batch_size"].value)  # 40 val cases: all train
+    epochs = small["trainer.max_epochs"].value
+    assert epochs < 100 and "time budget" in small["trainer.max_epochs"].why
+    assert (epochs - 1) * per_epoch * 29 < STEP_BUDGET * (270 / 200) ** 0.5
+    large = _chosen(_profile(2160, frames=29))
+    per_epoch_large = -(-round(0.85 * 2160) // large["data.batch_size"])
+    large_steps = large["trainer.max_epochs"] * per_epoch_large
+    assert large_steps > epochs * per_epoch
+
+
 def test_skeletons_get_geometric_augmentation_and_values_get_value_augmentation():
     skel = _chosen(_profile(300, layout="penn13"))["data.augment"]
     vals = _chosen(_profile(300))["data.augment"]

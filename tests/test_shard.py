@@ -27,7 +27,7 @@ from motionseq.extract.shard import (
 )
 
 COLUMNS = ["path", "label", "status", "reason", "frames", "fps", "person_fraction", "seconds",
-           "fingerprint"]
+           "fingerprint", "read_s", "pose_s", "write_s"]
 
 
 def test_parse_shard():

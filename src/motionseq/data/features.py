@@ -49,6 +49,14 @@ def centre_and_scale(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np
         ``(centre [T, C], scale [T])``.
     """
     lay = get_layout(layout)
+    hips, shoulders = keypoints[:, list(lay.center_joints)], keypoints[:, list(lay.scale_joints)]
+    if np.isfinite(hips).all() and np.isfinite(shoulders).all():
+        # every frame shows them all (the live case, a frame at a time): plain means, and
+        # none of the NaN handling below, which costs more than the arithmetic here
+        centre = hips.mean(axis=1)
+        scale = np.linalg.norm((shoulders.mean(axis=1) - centre)[..., :2], axis=-1)
+        if (scale > 1e-6).all():
+            return centre, scale
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
         # one known hip (shoulder) stands in for the pair when the other is unknown, as in
         # side views where the far one is occluded; NaN only when both are

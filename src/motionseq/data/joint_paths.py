@@ -39,6 +39,8 @@ def torso_length(keypoints: np.ndarray, layout: str, aspect: float = 1.0) -> flo
     kp = np.asarray(keypoints, np.float64)[..., :2] * np.array([aspect, 1.0])
     _, length = centre_and_scale(kp, layout)
     length = length[np.isfinite(length) & (length > 1e-6)]
+    if length.size == 1:  # one frame (the live view, every frame)
+        return float(length[0])
     return float(np.median(length)) if length.size else float("nan")
 
 

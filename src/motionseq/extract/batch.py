@@ -4,11 +4,13 @@
 (a :class:`~motionseq.sequence.PoseSequence` labelled with the first folder under INPUT)
 and one row in ``OUTPUT/manifest.csv``:
 
-``path, label, status, reason, frames, fps, person_fraction, seconds, fingerprint``
+``path, label, status, reason, frames, fps, person_fraction, seconds, fingerprint, read_s,
+pose_s, write_s``
 
 ``path`` is relative to INPUT, ``status`` is ``ok`` or ``failed`` (with the ``reason``),
 a video that decodes to fewer than 90% of the frames its header lists counts as
-truncated and fails; ``seconds`` is the extraction time and ``fingerprint`` the video's ``size:mtime_ns``.
+truncated and fails; ``seconds`` is the extraction time (``read_s`` decoding, ``pose_s`` the
+pose model, ``write_s`` the file) and ``fingerprint`` the video's ``size:mtime_ns``.
 A rerun skips videos that are ``ok`` with the same fingerprint and an existing output, and
 redoes failed, changed and new ones. ``shard=i/n`` extracts only shard ``i`` of ``n`` (see
 :mod:`motionseq.extract.shard`) and writes its rows to ``manifest.shard-<i>-of-<n>.csv``;
@@ -45,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from motionseq.cli import bool_arg, flag_words
 from motionseq.errors import ConfigError, DataError, MotionseqError
 from motionseq.extract.pose import PoseExtractor, PoseOptions
 from motionseq.extract.shard import (
@@ -67,7 +68,7 @@ MANIFEST = "manifest.csv"
 # fewer decoded frames than this fraction of the header's count marks a video failed
 MIN_DECODED = 0.9
 FIELDS = ("path", "label", "status", "reason", "frames", "fps", "person_fraction", "seconds",
-          "fingerprint")
+          "fingerprint", "read_s", "pose_s", "write_s")  # seconds = read + pose + write
 
 
 @dataclass
@@ -179,8 +180,7 @@ def _close_worker() -> None:
 
 def _extract_one(video: str, out: str, rel: str, label: str, fp: str) -> dict[str, str]:
     """Extract one video to ``out``; a failed row (not an exception) on any error."""
-    row = {"path": rel, "label": label, "status": "failed", "reason": "", "frames": "0",
-           "fps": "", "person_fraction": "", "seconds": "", "fingerprint": fp}
+    row = _failed_row((video, out, rel, label, fp), "")
     t0 = time.perf_counter()
     try:
         assert _EXTRACTOR is not None, "worker not initialised"
@@ -191,9 +191,12 @@ def _extract_one(video: str, out: str, rel: str, label: str, fp: str) -> dict[st
             raise DataError(f"truncated or corrupt: decoded {seq.num_frames} of the {expected} "
                             f"frames its header lists (re-encode or download it again)")
         seq.source = rel
+        tw = time.perf_counter()
         seq.save(out)
         row.update(status="ok", frames=str(seq.num_frames), fps=f"{seq.fps:g}",
-                   person_fraction=f"{stats['person_fraction']:.4f}")
+                   person_fraction=f"{stats['person_fraction']:.4f}",
+                   read_s=f"{stats['read_seconds']:.2f}", pose_s=f"{stats['pose_seconds']:.2f}",
+                   write_s=f"{time.perf_counter() - tw:.2f}")
     except MotionseqError as e:
         row["reason"] = str(e)
     except Exception as e:  # a decoder or graph error must not stop the batch
@@ -256,10 +259,8 @@ def extract_batch(input_dir: str | Path, output_dir: str | Path, workers: int = 
         key, label, fp = rel.as_posix(), label_of(rel), fingerprint(src / rel)
         out = dst / rel.with_suffix(".npz")
         if out in outputs:  # a.avi and a.mp4 in one folder would share a.npz
-            rows[key] = {"path": key, "label": label, "status": "failed",
-                         "reason": f"same output file as {outputs[out]}; rename one",
-                         "frames": "0", "fps": "", "person_fraction": "", "seconds": "",
-                         "fingerprint": fp}
+            rows[key] = _failed_row(("", "", key, label, fp),
+                                    f"same output file as {outputs[out]}; rename one")
             summary.failed += 1
             continue
         outputs[out] = key
@@ -334,8 +335,10 @@ def _run(todo: list[tuple[str, str, str, str, str]], workers: int,
         pending[executor.submit(_extract_one, *item)] = (item, executor)
 
     try:
-        submit(local)
-        for _ in range(2 * procs):  # a few queued, so a free worker never waits
+        submit(local)  # the longest video, at once
+        # one video per worker process at a time: a video queued behind a busy worker
+        # could leave another idle at the end (the next is handed out within milliseconds)
+        for _ in range(procs):
             submit(pool)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -354,9 +357,11 @@ def _run(todo: list[tuple[str, str, str, str, str]], workers: int,
 
 
 def _failed_row(item: tuple[str, str, str, str, str], reason: str) -> dict[str, str]:
+    """A manifest row of a video that failed (every column, the empty ones blank)."""
     _, _, rel, label, fp = item
-    return {"path": rel, "label": label, "status": "failed", "reason": " ".join(reason.split()),
-            "frames": "0", "fps": "", "person_fraction": "", "seconds": "", "fingerprint": fp}
+    return dict.fromkeys(FIELDS, "") | {"path": rel, "label": label, "status": "failed",
+                                        "reason": " ".join(reason.split()), "frames": "0",
+                                        "fingerprint": fp}
 
 
 def _bar(total: int, show: bool) -> Any:
@@ -370,6 +375,9 @@ def _bar(total: int, show: bool) -> Any:
 # --- console script --------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
+    # here, not at the top: a spawned worker imports this module and needs none of it
+    from motionseq.cli import bool_arg, flag_words
+
     parser = argparse.ArgumentParser(
         prog="motionseq-extract",
         description="Extract MediaPipe poses from every video under INPUT/<label>/... into "

@@ -196,8 +196,10 @@ class PoseExtractor:
             label: class name stored in the sequence.
             progress: show a progress bar.
             stats: if given, filled with ``frames``, ``seconds``, ``fps`` (processing
-                speed), ``person_fraction`` and ``expected_frames`` (the count the file's
-                header gives for a whole-file read, else None).
+                speed), ``person_fraction``, ``expected_frames`` (the count the file's
+                header gives for a whole-file read, else None), and where the seconds went:
+                ``pose_seconds`` (colour conversion and the pose model) and
+                ``read_seconds`` (opening and decoding the source, the rest).
 
         Returns:
             ``PoseSequence`` with keypoints ``[T, 33, 3]`` (NaN rows where no person),
@@ -220,10 +222,13 @@ class PoseExtractor:
             camera = src.name.startswith("camera ")
             expected = src.num_frames  # read before iterating: the source closes at the end
             frames = progress_frames(src, len(src) or None, progress, src.name)
+            pose_s = 0.0
             try:
                 for index, frame in frames:
                     t = time.perf_counter() - t0 if camera else index / rate
+                    tp = time.perf_counter()
                     found = self.process(frame, base_ms + int(round(t * 1000)) + 1)
+                    pose_s += time.perf_counter() - tp
                     kp, v = found if found is not None else (missing_kp, missing_vis)
                     kps.append(kp)
                     vis.append(v)
@@ -241,7 +246,8 @@ class PoseExtractor:
                            source=None if camera else str(source), timestamps=timestamps)
         seconds = time.perf_counter() - t0
         if stats is not None:
-            stats.update(frames=len(kps), seconds=seconds,
+            stats.update(frames=len(kps), seconds=seconds, pose_seconds=pose_s,
+                         read_seconds=seconds - pose_s,
                          fps=len(kps) / seconds if seconds > 0 else 0.0,
                          person_fraction=seq.person_fraction(),
                          expected_frames=None if expected is None or stop is not None or start

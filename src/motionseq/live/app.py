@@ -26,7 +26,8 @@ With a window the keys are ``q`` quit, ``p`` pause, ``r`` reset (counters and st
 ``runtime=onnx`` runs the classifier with ONNX Runtime, frame by frame with its state carried
 when the export wrote a step model (``model.step.onnx``), else in window mode: the model exported
 by :mod:`motionseq.live.export` from the checkpoint (``onnx=PATH`` reuses one written
-before; otherwise it is exported into the run folder first).
+before; otherwise it is exported into the run folder first). The joint forecaster then runs
+in ONNX Runtime too (:mod:`motionseq.live.export_joints`, exported into the run folder).
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ class PoseView:
                          "(train one: make train ARGS=\"experiment=forecast_joints\")",
                          cfg.paths.log_dir)
         forecaster = load_joint_forecaster(str(path)) if names and path else None
+        if forecaster is not None and runner is not None:  # runtime=onnx: both models
+            forecaster = _onnx_joint_forecaster(cfg, forecaster)
         self.paths = JointPaths(names, LAYOUT, fps, joints.get("horizon_s", 0.7),
                                 joints.get("fit_s", 0.2), joints.get("points", 8),
                                 cfg.draw.min_visibility, forecaster) if names else None
@@ -372,6 +375,16 @@ def _load(cfg: DictConfig):
         raise CheckpointError(f"view={view} but {ckpt} holds a {type(model).__name__} (the "
                               f"{kind} view); leave view=auto")
     return model, kind, str(ckpt)
+
+
+def _onnx_joint_forecaster(cfg: DictConfig, forecaster):
+    """The joint forecaster exported into the run folder and run by ONNX Runtime."""
+    from motionseq.live.export_joints import OnnxJointForecaster, export_joint_forecaster
+
+    path = export_joint_forecaster(forecaster, Path(cfg.paths.output_dir) / "joints.onnx")
+    log.info("exported the joint forecaster to %s", path)
+    return OnnxJointForecaster(path, dict(forecaster.hparams),
+                               threads=int(cfg.get("onnx_threads") or 1))
 
 
 def _onnx_runner(cfg: DictConfig, model, ckpt: str, kind: str):

@@ -25,9 +25,11 @@ What is chosen, and from what:
                                            longer sequences are resampled to it
 ``trainer.max_epochs`` / ``max_steps``     the length in optimiser steps: 100 passes
                                            over the data, at least ``MIN_STEPS``, at
-                                           most ``MAX_STEPS`` and a work budget of
-                                           ``WORK_BUDGET`` frames x cases (growing
-                                           with the data), rounded up to whole epochs
+                                           most ``MAX_STEPS``, a work budget of
+                                           ``WORK_BUDGET`` frames x cases and a time
+                                           budget of ``STEP_BUDGET`` recurrent steps
+                                           (both growing with the data), rounded up to
+                                           whole epochs
 ``model.conv_pool``                        1, or the factor that leaves the recurrent
                                            layers about ``RNN_FRAMES`` steps
 ``data.augment``                           skeletons: mirror, crop, speed and a small
@@ -65,6 +67,9 @@ WORK_BUDGET = 1.0e6     # optimiser steps x batch x frames: the whole run of a 2
                         # problem of 128 frames in under 2 minutes on 2 CPU cores (OSULeaf's
                         # 5-fold CV on train: 0.915 at this budget, 0.910 at 1.2e6); it
                         # grows with the square root of the cases beyond
+STEP_BUDGET = 32_000    # optimiser steps x recurrent steps: the GRU's steps run one after
+                        # another, so short sequences in small batches cost time per step
+                        # that the frame count above does not see; grows the same way
 
 # the augmentation of each kind of data (see motionseq.data.pose_augment.PoseAugment)
 SKELETON_AUGMENT = {"mirror_p": 0.5, "crop_min": 0.85, "speed": [0.85, 1.2],
@@ -173,10 +178,14 @@ def choose(p: DataProfile, trust_val: bool | None = None) -> list[Choice]:
     per_epoch = math.ceil(cases / batch)
     steps = per_epoch * EPOCHS
     why = f"{EPOCHS} epochs of {per_epoch} batches"
-    budget = WORK_BUDGET * math.sqrt(max(1.0, cases / 200))  # more data, more time
-    work_cap = max(int(budget / (batch * max(frames, 1))), MIN_STEPS)
-    if steps > work_cap:
-        steps, why = work_cap, f"work budget ({batch} x {frames} frames per step)"
+    grow = math.sqrt(max(1.0, cases / 200))  # more data, more time
+    work_cap = max(int(WORK_BUDGET * grow / (batch * max(frames, 1))), MIN_STEPS)
+    rnn_steps = math.ceil(max(frames, 1) / pool)
+    step_cap = max(int(STEP_BUDGET * grow / rnn_steps), MIN_STEPS)
+    if steps > min(work_cap, step_cap):
+        steps, why = ((work_cap, f"work budget ({batch} x {frames} frames per step)")
+                      if work_cap <= step_cap else
+                      (step_cap, f"time budget ({rnn_steps} recurrent steps per step)"))
     if steps > MAX_STEPS:
         steps, why = MAX_STEPS, f"at most {MAX_STEPS} steps"
     if steps < MIN_STEPS:
