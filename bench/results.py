@@ -82,6 +82,7 @@ def update_readme(results: dict[str, dict[str, Any]], path: Path | None = None) 
     if new is None:
         return False
     new = _between(new, ETHUCY_START, ETHUCY_END, ethucy_markdown(results)) or new
+    new = _between(new, UEA_START, UEA_END, uea_markdown(results)) or new
     if new != text:
         atomic_write(path, lambda p: p.write_text(new))
     return True
@@ -128,6 +129,35 @@ def ethucy_markdown(results: dict[str, dict[str, Any]]) -> str:
     for kind, table_ in (("deterministic", PUBLISHED_DET), ("best of 20", PUBLISHED_BEST20)):
         for name, (a, f) in table_.items():
             rows.append(f"| {name} (published, {kind}) |{blank}{a:.2f}/{f:.2f} |")
+    return "\n".join(rows) + "\n"
+
+
+UEA_START, UEA_END = "<!-- uea_dev:start -->", "<!-- uea_dev:end -->"
+# (train, test) cases of the problems of ``make bench ARGS=uea_dev``, as the UEA/UCR archive
+# splits them
+UEA_PROBLEMS = {"ArrowHead": (36, 175), "ItalyPowerDemand": (67, 1029), "OSULeaf": (200, 242),
+                "JapaneseVowels": (270, 370), "NATOPS": (180, 180)}
+
+
+def uea_markdown(results: dict[str, dict[str, Any]]) -> str:
+    """Test accuracy per problem of the plain ``data=uea`` command beside 1NN-DTW and ROCKET,
+    and the means; a problem whose three figures are not all recorded is left out."""
+    rows = ["| problem | cases (train / test) | ours | 1NN-DTW | ROCKET |",
+            "|---|---|---:|---:|---:|"]
+    for name, (train, test) in UEA_PROBLEMS.items():
+        got = [results.get(f"uea_dev_{name}_{k}") for k in ("acc", "dtw", "rocket")]
+        if all(g is not None for g in got):
+            star = "*" if name == "JapaneseVowels" else ""
+            rows.append(f"| {name} | {train} / {test} | " + " | ".join(
+                f"{g['value']:.3f}" for g in got) + star + " |")  # type: ignore[index]
+    means = [results.get(f"uea_dev_{k}_mean") for k in ("acc", "dtw", "rocket")]
+    if all(m is not None for m in means):
+        rows.append(f"| mean | | **{means[0]['value']:.3f}** | {means[1]['value']:.3f} | "
+                    f"{means[2]['value']:.3f} |")  # type: ignore[index]
+    seconds = results.get("uea_dev_train_seconds_max")
+    if seconds is not None:
+        rows.append(f"\nThe longest run took {seconds['value']:.0f} s (a whole process, 2 "
+                    f"threads, 2 CPU cores; `uea_dev_train_seconds_max`).")
     return "\n".join(rows) + "\n"
 
 

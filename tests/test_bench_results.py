@@ -108,3 +108,21 @@ def test_readme_table_follows_the_results(tmp_path):
     assert "| ethucy_det_ade |" in text and "ethucy_eth_det_ade" not in text
     assert "ethucy_eth_det_ade" in results.render(data)
     assert not results.update_readme(data, tmp_path / "missing.md")
+
+
+def test_readme_uea_table_shows_ours_beside_the_baselines(tmp_path):
+    """Between its markers: one row per problem whose three figures are recorded, the
+    means, and the longest run; a problem with a missing figure is left out."""
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{results.README_START}\n{results.README_END}\n"
+                      f"{results.UEA_START}\nold\n{results.UEA_END}\nafter\n")
+    data = {"uea_dev_OSULeaf_acc": fig(0.9022), "uea_dev_OSULeaf_dtw": fig(0.5909),
+            "uea_dev_OSULeaf_rocket": fig(0.9421), "uea_dev_NATOPS_acc": fig(0.93),
+            "uea_dev_acc_mean": fig(0.9), "uea_dev_dtw_mean": fig(0.8),
+            "uea_dev_rocket_mean": fig(0.85), "uea_dev_train_seconds_max": fig(111.2)}
+    assert results.update_readme(data, readme)
+    text = readme.read_text()
+    assert "old" not in text and text.endswith("after\n")
+    assert "| OSULeaf | 200 / 242 | 0.902 | 0.591 | 0.942 |" in text
+    assert "| NATOPS |" not in text  # its baselines are not recorded
+    assert "| mean | | **0.900** | 0.800 | 0.850 |" in text and "took 111 s" in text
