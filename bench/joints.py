@@ -13,8 +13,9 @@ else ``../shared/data/penn_action``.
   points, started at the current position (the live view's fallback). Same test windows.
 - ``joint_paths_step_ms``: ``JointPaths.push`` with the trained model for 4 joints (resample
   onto the model's time grid, body units, one batched forecast, back to the picture),
-  median over STEPS frames of a Penn Action test clip, 1 torch thread;
-  ``joint_paths_step_ms_onnx`` the same with the forecaster in ONNX Runtime.
+  median over STEPS frames of a Penn Action test clip, 1 thread, the forecaster run as the
+  live view runs it by default (``joints.runtime`` of ``conf/webcam.yaml``);
+  ``joint_paths_step_ms_torch`` / ``_onnx`` each runtime.
 
 ``python -m bench.joints`` prints the figures without recording them.
 """
@@ -141,6 +142,11 @@ def run() -> dict[str, dict[str, Any]]:
         onnx_model_ms: list[float] = []
         onnx_steps = step_ms(str(ckpt), root, onnx_model_ms, onnx=Path(tmp))
         decoder = _decoder(ckpt)
+    from omegaconf import OmegaConf
+
+    runtime = OmegaConf.load(ROOT / "conf" / "webcam.yaml").joints.get("runtime") or "torch"
+    live_steps, live_model = (onnx_steps, onnx_model_ms) if runtime == "onnx" else \
+        (steps, model_ms)
     note = (f"Penn Action test clips (1068), wrists and ankles, {int(base['windows'])} windows "
             f"of 15 observed + 20 predicted frames at 30 fps, body units (torso lengths)")
     exp = f"`make train ARGS=\"experiment=forecast_joints\"` (LSTM forecaster), {note}"
@@ -153,21 +159,28 @@ def run() -> dict[str, dict[str, Any]]:
                                 "note": f"{exp}: the whole process on {os.cpu_count()} CPU "
                                         f"cores"},
         "joint_paths_step_ms": {
-            "value": round(statistics.median(steps), 3), "unit": "ms",
-            "note": f"JointPaths.push with the trained model, 4 joints, median of {STEPS} "
-                    f"frames (p95 {np.percentile(steps, 95):.3f} ms), 1 torch thread; the "
-                    f"forecaster itself {statistics.median(model_ms):.3f} ms of it (LSTM "
-                    f"encoder, {decoder}), the rest (history, resampling onto the "
-                    f"model's grid, body units and back) "
-                    f"{statistics.median(np.subtract(steps, model_ms)):.3f} ms"},
+            "value": round(statistics.median(live_steps), 3), "unit": "ms",
+            "note": f"JointPaths.push with the trained model as the live view runs it by "
+                    f"default (joints.runtime={runtime}: "
+                    f"{'exported to ONNX, run by ONNX Runtime' if runtime == 'onnx' else 'PyTorch'}"
+                    f", 1 thread), 4 joints, median of {STEPS} frames (p95 "
+                    f"{np.percentile(live_steps, 95):.3f} ms); the forecaster itself "
+                    f"{statistics.median(live_model):.3f} ms of it (LSTM encoder, {decoder}), "
+                    f"the rest (history, resampling onto the model's grid, body units and "
+                    f"back) {statistics.median(np.subtract(live_steps, live_model)):.3f} ms"},
         "joint_paths_step_ms_model": {
-            "value": round(statistics.median(model_ms), 3), "unit": "ms",
+            "value": round(statistics.median(live_model), 3), "unit": "ms",
             "note": "the forecaster's part of joint_paths_step_ms (median per frame)"},
+        "joint_paths_step_ms_torch": {
+            "value": round(statistics.median(steps), 3), "unit": "ms",
+            "note": f"the same with the forecaster in PyTorch (joints.runtime=torch, 1 torch "
+                    f"thread); the forecaster itself {statistics.median(model_ms):.3f} ms of "
+                    f"it"},
         "joint_paths_step_ms_onnx": {
             "value": round(statistics.median(onnx_steps), 3), "unit": "ms",
-            "note": f"the same with the forecaster exported to ONNX and run by ONNX Runtime "
-                    f"(1 thread), as the live view's runtime=onnx runs it; the forecaster "
-                    f"itself {statistics.median(onnx_model_ms):.3f} ms of it"},
+            "note": f"the same with the forecaster in ONNX Runtime (joints.runtime=onnx, 1 "
+                    f"thread); the forecaster itself {statistics.median(onnx_model_ms):.3f} "
+                    f"ms of it"},
     }
     for name, what in (("cv", "constant velocity"), ("still", "the joint stays put"),
                        ("linear", "least-squares line through the 15 observed points, "

@@ -496,7 +496,14 @@ def test_headless_pose_view_draws_learned_joint_paths(trained, joints_run, share
     assert paths and {j for _, j, _ in paths} <= {"left_wrist", "right_wrist", "left_ankle"}
     assert min(f for f, _, _ in paths) >= 14  # 15 frames (0.5 s at 30 fps) observed first
     assert all(p.shape == (6, 2) and np.isfinite(p).all() for _, _, p in paths)
+    # joints.runtime=onnx (the default): exported into the run folder and run from there
+    assert (Path(cfg.paths.output_dir) / "joints.onnx").is_file()
     with open_dict(cfg):
+        cfg.joints.runtime = "tensorrt"
+    with pytest.raises(ConfigError, match="joints.runtime must be one of torch, onnx"):
+        run(cfg)
+    with open_dict(cfg):
+        cfg.joints.runtime = "torch"
         cfg.joints.ckpt = str(trained["classifier"])
     with pytest.raises(ConfigError, match="trajectory forecaster"):
         run(cfg)

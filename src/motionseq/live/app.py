@@ -26,8 +26,9 @@ With a window the keys are ``q`` quit, ``p`` pause, ``r`` reset (counters and st
 ``runtime=onnx`` runs the classifier with ONNX Runtime, frame by frame with its state carried
 when the export wrote a step model (``model.step.onnx``), else in window mode: the model exported
 by :mod:`motionseq.live.export` from the checkpoint (``onnx=PATH`` reuses one written
-before; otherwise it is exported into the run folder first). The joint forecaster then runs
-in ONNX Runtime too (:mod:`motionseq.live.export_joints`, exported into the run folder).
+before; otherwise it is exported into the run folder first). The joint forecaster has its
+own ``joints.runtime`` (default ``onnx``: exported into the run folder and run by ONNX
+Runtime, :mod:`motionseq.live.export_joints`; ``torch`` runs the checkpoint's module).
 """
 
 from __future__ import annotations
@@ -229,7 +230,11 @@ class PoseView:
                          "(train one: make train ARGS=\"experiment=forecast_joints\")",
                          cfg.paths.log_dir)
         forecaster = load_joint_forecaster(str(path)) if names and path else None
-        if forecaster is not None and runner is not None:  # runtime=onnx: both models
+        joints_runtime = joints.get("runtime") or "torch"
+        if joints_runtime not in RUNTIMES:
+            raise ConfigError(f"joints.runtime must be one of {', '.join(RUNTIMES)}, got "
+                              f"{joints_runtime!r}")
+        if forecaster is not None and joints_runtime == "onnx":
             forecaster = _onnx_joint_forecaster(cfg, forecaster)
         self.paths = JointPaths(names, LAYOUT, fps, joints.get("horizon_s", 0.7),
                                 joints.get("fit_s", 0.2), joints.get("points", 8),
