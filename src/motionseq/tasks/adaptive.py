@@ -71,7 +71,8 @@ STEP_BUDGET = 32_000    # optimiser steps x recurrent steps: the GRU's steps run
                         # another, so short sequences in small batches cost time per step
                         # that the frame count above does not see; grows the same way
                         # (5-fold CV on train: JapaneseVowels 0.989 at this budget, 0.978
-                        # with 100 epochs; NATOPS 0.950)
+                        # with 100 epochs; NATOPS 0.950, 0.967 with 100 epochs: the price
+                        # of its two minutes)
 
 # the augmentation of each kind of data (see motionseq.data.pose_augment.PoseAugment)
 SKELETON_AUGMENT = {"mirror_p": 0.5, "crop_min": 0.85, "speed": [0.85, 1.2],
