@@ -70,19 +70,19 @@ def baselines(root: Path) -> dict[str, float]:
     return out
 
 
-def step_ms(ckpt: str, root: Path, model_ms: list[float] | None = None,
+def step_ms(model, root: Path, model_ms: list[float] | None = None,
             onnx: Path | None = None) -> list[float]:
-    """Milliseconds of ``JointPaths.push`` per frame with the trained model; with
+    """Milliseconds of ``JointPaths.push`` per frame with the trained ``model`` (a
+    :class:`~motionseq.modules.forecaster.TrajectoryForecaster`); with
     ``model_ms``, the forecaster's own milliseconds of each of those frames go there. With
     ``onnx`` (a folder) the model is exported there and run by ONNX Runtime, as the live
     view's ``runtime=onnx`` runs it."""
     from motionseq.data.penn_action import read_penn_action
-    from motionseq.live.joints import JointPaths, load_joint_forecaster
+    from motionseq.live.joints import JointPaths
 
     torch.set_num_threads(1)
     clip = next(c for c in read_penn_action(root) if not c.train and len(c.sequence) >= 60)
     seq = clip.sequence
-    model = load_joint_forecaster(ckpt)
     if onnx is not None:
         from motionseq.live.export_joints import OnnxJointForecaster, export_joint_forecaster
 
@@ -117,11 +117,8 @@ def step_ms(ckpt: str, root: Path, model_ms: list[float] | None = None,
     return times[:STEPS]
 
 
-def _decoder(ckpt: Path) -> str:
-    """How the checkpoint's forecaster decodes, in words."""
-    from motionseq.live.joints import load_joint_forecaster
-
-    hp = load_joint_forecaster(str(ckpt)).hparams
+def _decoder(hp: dict[str, Any]) -> str:
+    """How a forecaster with hyper-parameters ``hp`` decodes, in words."""
     return (f"{hp['pred_len']}-step recurrent decoder" if hp.get("decoder") == "recurrent"
             else f"all {hp['pred_len']} steps at once from an MLP")
 
@@ -137,11 +134,14 @@ def run() -> dict[str, dict[str, Any]]:
                                         f"data.source.poses.root={root}", "logger=csv"],
                                        keep=ckpt)
         base = baselines(root)
+        from motionseq.live.joints import load_joint_forecaster
+
+        model = load_joint_forecaster(str(ckpt))
         model_ms: list[float] = []
-        steps = step_ms(str(ckpt), root, model_ms)
+        steps = step_ms(model, root, model_ms)
         onnx_model_ms: list[float] = []
-        onnx_steps = step_ms(str(ckpt), root, onnx_model_ms, onnx=Path(tmp))
-        decoder = _decoder(ckpt)
+        onnx_steps = step_ms(model, root, onnx_model_ms, onnx=Path(tmp))
+        decoder = _decoder(model.hparams)
     from omegaconf import OmegaConf
 
     runtime = OmegaConf.load(ROOT / "conf" / "webcam.yaml").joints.get("runtime") or "torch"

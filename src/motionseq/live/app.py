@@ -230,11 +230,7 @@ class PoseView:
                          "(train one: make train ARGS=\"experiment=forecast_joints\")",
                          cfg.paths.log_dir)
         forecaster = load_joint_forecaster(str(path)) if names and path else None
-        joints_runtime = joints.get("runtime") or "torch"
-        if joints_runtime not in RUNTIMES:
-            raise ConfigError(f"joints.runtime must be one of {', '.join(RUNTIMES)}, got "
-                              f"{joints_runtime!r}")
-        if forecaster is not None and joints_runtime == "onnx":
+        if forecaster is not None and _runtime(joints, "joints.runtime") == "onnx":
             forecaster = _onnx_joint_forecaster(cfg, forecaster)
         self.paths = JointPaths(names, LAYOUT, fps, joints.get("horizon_s", 0.7),
                                 joints.get("fit_s", 0.2), joints.get("points", 8),
@@ -382,6 +378,14 @@ def _load(cfg: DictConfig):
     return model, kind, str(ckpt)
 
 
+def _runtime(section, key: str) -> str:
+    """``section``'s ``runtime`` (torch when unset), checked; ``key`` names it in the error."""
+    runtime = section.get("runtime") or "torch"
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"{key} must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    return runtime
+
+
 def _onnx_joint_forecaster(cfg: DictConfig, forecaster):
     """The joint forecaster exported into the run folder and run by ONNX Runtime."""
     from motionseq.live.export_joints import OnnxJointForecaster, export_joint_forecaster
@@ -394,10 +398,7 @@ def _onnx_joint_forecaster(cfg: DictConfig, forecaster):
 
 def _onnx_runner(cfg: DictConfig, model, ckpt: str, kind: str):
     """The ONNX Runtime model for ``runtime=onnx`` (None for ``runtime=torch``)."""
-    runtime = cfg.get("runtime") or "torch"
-    if runtime not in RUNTIMES:
-        raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    if runtime == "torch":
+    if _runtime(cfg, "runtime") == "torch":
         return None
     if kind != "pose":
         raise ConfigError("runtime=onnx runs action classifiers; the people view runs its "
