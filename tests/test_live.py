@@ -147,7 +147,24 @@ def test_carried_state_equals_window_while_the_stream_fits(cell, pooling, ntu_se
             compared += 1
     assert compared >= 40
     # later the carried state reads a restarted slot: between 24 and 48 frames
-    assert car._since_restart.max() <= 48
+    assert max(car._since_restart) <= 48
+
+
+def test_the_plain_head_gives_the_module_heads_logits():
+    """The live step runs the head as plain functions of its weights: the same logits as
+    the module in evaluation (hidden layer, GELU, dropout), and a head of other layers is
+    called as it is."""
+    from motionseq.live.step import plain_head
+
+    z = torch.randn(3, 16)
+    model = _classifier(head_hidden=8, dropout=0.3)
+    with torch.inference_mode():
+        want = model.head(z)
+    torch.testing.assert_close(plain_head(model.head)(z), want, rtol=0, atol=0)
+    other = torch.nn.Sequential(torch.nn.Linear(16, 4), torch.nn.LayerNorm(4)).eval()
+    with torch.inference_mode():
+        want = other(z)
+    torch.testing.assert_close(plain_head(other)(z), want, rtol=0, atol=0)
 
 
 def test_models_without_a_running_form_use_windows(caplog):

@@ -342,23 +342,27 @@ class FeatureStream:
         if features.generic or features.resample is not None:
             raise ConfigError("FeatureStream needs a pose layout without resample")
         self.features = features
+        lay = get_layout(features.layout)
+        self._torso = np.array(lay.center_joints + lay.scale_joints)  # hips, shoulders
+        self._n_shoulders = len(lay.scale_joints)
         self.reset()
 
     def reset(self) -> None:
         self._centre: np.ndarray | None = None  # last known centre [C]
         self._scale: float | None = None        # last known scale
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None  # (pos [J, d], known [J])
+        # the last frame: (pos [J, d], known [J], every joint known)
+        self._prev: tuple[np.ndarray, np.ndarray, bool] | None = None
 
     def push(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float) -> np.ndarray:
         """This frame's feature row ``[F]`` from ``keypoints [J, C]``, ``visibility [J]``
         (the features' layout)."""
         f = self.features
         d = 3 if f.use_z else 2
-        kp = keypoints[..., :d].astype(np.float64)
+        kp = keypoints[:, :d].astype(np.float64)
         known = np.isfinite(kp).all(axis=1)  # [J]
+        every = bool(known.all())
         if f.normalize_body:
-            centre, scale = centre_and_scale(keypoints[None], f.layout)
-            c, sc = centre[0], float(scale[0])
+            c, sc = self._centre_and_scale(keypoints)
             if np.isfinite(c).all():
                 self._centre = c
             if np.isfinite(sc) and sc > 1e-6:
@@ -371,19 +375,38 @@ class FeatureStream:
             pos = (kp - c[:d]) / (self._scale if self._scale is not None else 1.0)
         else:
             pos = kp
-        vel = np.zeros_like(pos)
-        if self._prev is not None:
-            prev_pos, prev_known = self._prev
-            both = known & prev_known
-            vel = np.where(both[:, None], (pos - prev_pos) * fps, 0.0)
-        self._prev = (pos, known)
-        parts = [np.where(known[:, None], pos, 0.0).reshape(-1)]
+        prev = self._prev
+        self._prev = (pos, known, every)
+        # every joint known (the usual frame) needs none of the masking
+        parts = [(pos if every else np.where(known[:, None], pos, 0.0)).reshape(-1)]
         if f.velocities:
+            if prev is None:
+                vel = np.zeros_like(pos)
+            elif every and prev[2]:
+                vel = (pos - prev[0]) * fps
+            else:
+                vel = np.where((known & prev[1])[:, None], (pos - prev[0]) * fps, 0.0)
             parts.append(vel.reshape(-1))
         if f.visibility:
             parts.append(known.astype(np.float64) if f.visibility == "known"
                          else np.where(known, visibility, 0.0))
         return np.concatenate(parts).astype(np.float32)
+
+    def _centre_and_scale(self, keypoints: np.ndarray) -> tuple[np.ndarray, float]:
+        """:func:`centre_and_scale` of one frame ``[J, C]``, the same numbers; when the hips
+        and shoulders are all known, without its NaN handling, which costs more than the
+        arithmetic."""
+        torso = keypoints.take(self._torso, axis=0)
+        if np.isfinite(torso).all():
+            nh = len(self._torso) - self._n_shoulders
+            c = np.add.reduce(torso[:nh], axis=0) / nh
+            u = np.add.reduce(torso[nh:], axis=0) / self._n_shoulders
+            dx, dy = u[0] - c[0], u[1] - c[1]
+            sc = float(np.sqrt(dx * dx + dy * dy))
+            if sc > 1e-6:
+                return c, sc
+        centre, scale = centre_and_scale(keypoints[None], self.features.layout)
+        return centre[0], float(scale[0])
 
 
 def feature_stats(features: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

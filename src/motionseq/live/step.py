@@ -19,14 +19,17 @@ step: :func:`step_unavailable` says why, and the caller falls back to windows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from motionseq.errors import ConfigError
 from motionseq.models.rnn import SequenceEncoder
 
-__all__ = ["StepEncoder", "step_unavailable"]
+__all__ = ["StepEncoder", "plain_head", "step_unavailable"]
 
 
 def step_unavailable(encoder: SequenceEncoder) -> str | None:
@@ -67,47 +70,50 @@ class StepEncoder:
                      "rnn": torch.rnn_tanh_cell}[self.kind]
         self.pooling = encoder.pooling
         self.layers, self.hidden, self.slots = rnn.num_layers, rnn.hidden_size, int(slots)
-        self.weights = [tuple(getattr(rnn, f"{name}_l{k}", None) for name in
-                              ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        # detached views of the weights (in-place training updates are still seen): no
+        # autograd bookkeeping per step, so no grad-mode context is needed either
+        self.weights = [tuple(None if w is None else w.detach() for w in
+                              (getattr(rnn, f"{name}_l{k}", None) for name in
+                               ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
                         for k in range(self.layers)]
         self.score = encoder.attention.score if self.pooling == "attention" else None
         self.reset()
 
-    @torch.inference_mode()
     def reset(self, slot: int | None = None) -> None:
         """Forget the state of one slot (all when None)."""
         if slot is None:
-            shape = (self.layers, self.slots, self.hidden)
-            self.h = torch.zeros(shape)
-            self.c = torch.zeros(shape) if self.kind == "lstm" else None
+            shape = (self.slots, self.hidden)
+            self.h = [torch.zeros(shape) for _ in range(self.layers)]
+            self.c = [torch.zeros(shape) for _ in range(self.layers)] \
+                if self.kind == "lstm" else None
             self.count = torch.zeros(self.slots, 1)
             self.acc = torch.zeros(self.slots, self.hidden)
             self.best = torch.full((self.slots,), -torch.inf)  # attention: max score
             self.norm = torch.zeros(self.slots)  # attention: softmax normaliser
             return
-        self.h[:, slot] = 0.0
-        if self.c is not None:
-            self.c[:, slot] = 0.0
+        for k in range(self.layers):
+            self.h[k][slot] = 0.0
+            if self.c is not None:
+                self.c[k][slot] = 0.0
         self.count[slot] = 0.0
         self.acc[slot] = 0.0
         self.best[slot] = -torch.inf
         self.norm[slot] = 0.0
 
-    @torch.inference_mode()
     def step(self, x: Tensor | np.ndarray) -> Tensor:
         """Advance every slot by one frame ``x [F]`` (already normalised); returns the
         summaries ``[slots, hidden]``, what the encoder gives for each slot's frames so
         far."""
-        inp = torch.as_tensor(x, dtype=torch.float32).reshape(1, -1).expand(self.slots, -1)
+        if isinstance(x, np.ndarray):  # from_numpy shares the memory: cheaper than a copy
+            x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        inp = x.to(torch.float32).reshape(-1).expand(self.slots, -1)
         for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.weights):
-            if self.kind == "lstm":
-                h, c = self.cell(inp, (self.h[k], self.c[k]), w_ih, w_hh, b_ih, b_hh)
-                self.c[k] = c
+            if self.c is not None:
+                h, self.c[k] = self.cell(inp, (self.h[k], self.c[k]), w_ih, w_hh, b_ih, b_hh)
             else:
                 h = self.cell(inp, self.h[k], w_ih, w_hh, b_ih, b_hh)
-            self.h[k] = h
-            inp = h
-        out = self.h[-1]  # [S, H]
+            self.h[k] = inp = h
+        out = inp  # [S, H], the top layer's output
         self.count += 1.0
         if self.pooling == "last":
             return out.clone()
@@ -117,7 +123,8 @@ class StepEncoder:
         if self.pooling == "max":
             self.acc = torch.where(self.count == 1.0, out, torch.maximum(self.acc, out))
             return self.acc.clone()
-        s = self.score(out)[:, 0]  # [S]
+        with torch.no_grad():  # the scoring layers are modules with parameters
+            s = self.score(out)[:, 0]  # [S]
         best = torch.maximum(self.best, s)
         old = torch.exp(self.best - best)  # 0 for a fresh slot (best = -inf)
         new = torch.exp(s - best)
@@ -125,3 +132,32 @@ class StepEncoder:
         self.norm = self.norm * old + new
         self.best = best
         return self.acc / self.norm[:, None]
+
+
+def plain_head(head: nn.Module) -> Callable[[Tensor], Tensor]:
+    """``head`` in evaluation as plain functions of detached weights, when it is a stack of
+    ``Linear``, ``GELU``, ``ReLU``, ``Dropout`` and ``Identity`` layers (a
+    :class:`~motionseq.models.heads.ClassificationHead`): the same logits without the
+    per-call module and grad-mode overhead, which costs more than the arithmetic for one
+    frame. Any other head is called as it is, without gradients."""
+    leaves = [m for m in head.modules() if not any(True for _ in m.children())]
+    ops: list[Callable[[Tensor], Tensor]] = []
+    for m in leaves:
+        if isinstance(m, nn.Linear):
+            w, b = m.weight.detach(), None if m.bias is None else m.bias.detach()
+            ops.append(lambda z, w=w, b=b: F.linear(z, w, b))
+        elif isinstance(m, nn.GELU):
+            ops.append(lambda z, a=m.approximate: F.gelu(z, approximate=a))
+        elif isinstance(m, nn.ReLU):
+            ops.append(F.relu)
+        elif not isinstance(m, (nn.Dropout, nn.Identity)):
+            def called(z: Tensor) -> Tensor:
+                with torch.inference_mode():
+                    return head(z)
+            return called
+
+    def run(z: Tensor) -> Tensor:
+        for op in ops:
+            z = op(z)
+        return z
+    return run

@@ -47,8 +47,8 @@ import torch
 
 from motionseq.data.features import FeatureStream, PoseFeatures
 from motionseq.errors import CheckpointError, ConfigError, DataError
-from motionseq.live.step import StepEncoder, step_unavailable
-from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION, probability_score
+from motionseq.live.step import StepEncoder, plain_head, step_unavailable
+from motionseq.modules.openset import BACKGROUND, NO_KNOWN_ACTION, known_probability_score
 from motionseq.skeleton import can_map, get_layout, joint_mapping
 
 __all__ = ["NO_KNOWN_ACTION", "NO_PERSON", "UNKNOWN", "Prediction", "StreamPredictor"]
@@ -171,6 +171,7 @@ class StreamPredictor:
         self._std = model.feat_std.detach().cpu().numpy().astype(np.float32)
         slots = 2 if self.restart else 1
         self._cell = None
+        self._head = plain_head(model.head)
         if self.mode == "carried":
             # ONNX Runtime steps the exported step model (its head included) when given
             self._cell = step_runner(slots) if step_runner is not None else \
@@ -234,7 +235,7 @@ class StreamPredictor:
         self._pending_n = 0
         # carried mode: one feature row per frame, as the whole stream's features have it
         self._rows = FeatureStream(self.features) if self.mode == "carried" else None
-        self._since_restart = np.zeros(2, np.int64)
+        self._since_restart = [0, 0]
         self.last_row: np.ndarray | None = None  # carried mode: the last feature row [F]
         if self._cell is not None:
             self._cell.reset()
@@ -324,8 +325,7 @@ class StreamPredictor:
         return self.features.from_arrays(kp, vis, self.fps)
 
     def _probabilities(self, summary: torch.Tensor) -> np.ndarray:
-        with torch.inference_mode():
-            return torch.softmax(self.model.head(summary), dim=-1).numpy()
+        return torch.softmax(self._head(summary), dim=-1).numpy()
 
     def _window_step(self) -> np.ndarray:
         if self.runner is not None:
@@ -350,7 +350,8 @@ class StreamPredictor:
                     cell.reset(s)
                     self._since_restart[s] = 0
         summaries = cell.step(x)
-        self._since_restart += 1
+        self._since_restart[0] += 1
+        self._since_restart[1] += 1
         # Read the slot that has seen the most frames (slot 1 only counts once started).
         use = 0
         if self.restart and self._n - 1 >= self.window // 2 \
@@ -371,9 +372,13 @@ class StreamPredictor:
             lead = UNKNOWN
         else:
             known = self._known_idx
-            i = int(known[np.argmax(self._ema[known])]) if known.size else 0
-            score = float(probability_score(self._ema, self.classes, self._open_set)) \
-                if known.size else 0.0
+            if known.size:
+                p = self._ema[known]
+                i = int(known[p.argmax()])
+                score = float(known_probability_score(p, known.size < len(self.classes),
+                                                      self._open_set))
+            else:
+                i, score = 0, 0.0
             lead = self.classes[i] if score >= self.min_confidence else NO_KNOWN_ACTION
         if self._label == NO_PERSON:  # somebody is back: start from unknown
             self._label = UNKNOWN

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["BACKGROUND", "NO_KNOWN_ACTION", "SCORES", "choose_threshold", "known_classes",
-           "known_score", "probability_score", "score_logits"]
+           "known_probability_score", "known_score", "probability_score",
+           "score_logits"]
 
 BACKGROUND = "other"  # the class name of motion that is none of the actions
 NO_KNOWN_ACTION = "no known action"  # what inference shows below the threshold
@@ -69,11 +70,18 @@ def probability_score(probabilities: np.ndarray, class_names: list[str],
     """The ``mass`` or ``msp`` score from class probabilities ``[..., C]`` (e.g. smoothed
     over a stream); ``energy`` needs logits and is read as ``mass`` here."""
     known = known_classes(class_names)
-    p = np.asarray(probabilities)[..., known]
-    has_background = len(known) < len(class_names)
+    return known_probability_score(np.asarray(probabilities)[..., known],
+                                   len(known) < len(class_names), method)
+
+
+def known_probability_score(known: np.ndarray, has_background: bool,
+                            method: str = "mass") -> np.ndarray:
+    """:func:`probability_score` from the known classes' probabilities ``[..., K]`` alone
+    (``has_background``: the model has a :data:`BACKGROUND` class), for callers that
+    score every frame of a stream."""
     if method in ("mass", "energy") and has_background:
-        return p.sum(axis=-1)
-    return p.max(axis=-1)
+        return known.sum(axis=-1)
+    return known.max(axis=-1)
 
 
 def known_score(model, logits: np.ndarray) -> np.ndarray:
