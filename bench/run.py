@@ -14,6 +14,7 @@ from bench import (
     ethucy,
     experiments,
     extraction,
+    gpu,
     joints,
     live,
     memory,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "sim2real": sim2real.run,
     "uea_dev": uea_dev.run,
     "sequences_penn": uea_dev.run_sequences_penn,
+    "gpu": gpu.run,  # records nothing without CUDA
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
 OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real", "uea_dev",
