@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         figures = {k: {"command": f"make bench ARGS={name}", **v}
                    for k, v in BENCHMARKS[name]().items()}
+        if not figures:  # e.g. gpu without CUDA: it has said why
+            print(f"\n{name}: no figures recorded")
+            continue
         # record after each benchmark so that a later failure keeps these figures
         merged = results.record(figures)
         print(f"\n{name}\n\n{results.table({k: merged[k] for k in figures})}", end="")
