@@ -30,8 +30,8 @@ def test_training_prints_no_library_noise(tmp_path):
 
 def test_pose_extraction_keeps_mediapipe_native_lines_off_the_console(shared_data):
     """MediaPipe's start-up lines (written by its C++ threads straight to descriptor 2) are
-    dropped; anything else written meanwhile still arrives; MOTIONSEQ_NATIVE_LOGS=1 shows
-    them."""
+    dropped, also when a reset between videos restarts its graph; anything else written
+    meanwhile still arrives; MOTIONSEQ_NATIVE_LOGS=1 shows them."""
     import pytest
 
     from motionseq.extract.native_logs import NOISE
@@ -46,7 +46,9 @@ def test_pose_extraction_keeps_mediapipe_native_lines_off_the_console(shared_dat
         "ex = PoseExtractor()\n"
         "print('still here', file=sys.stderr)\n"
         "found = 0\n"
-        "for _ in range(20):\n"
+        "for k in range(40):\n"
+        "    if k == 20:\n"
+        "        ex.reset()  # a new video: the solution restarts its graph\n"
         "    ok, frame = cap.read()\n"
         "    found += ex.process(frame) is not None\n"
         "ex.close()\n"
@@ -59,7 +61,7 @@ def test_pose_extraction_keeps_mediapipe_native_lines_off_the_console(shared_dat
 
     quiet = run()
     assert quiet.returncode == 0, quiet.stderr[-3000:]
-    assert "still here" in quiet.stderr and "found 20" in quiet.stderr
+    assert "still here" in quiet.stderr and "found 40" in quiet.stderr
     assert not [n for n in NOISE if n in quiet.stderr], quiet.stderr
     loud = run(MOTIONSEQ_NATIVE_LOGS="1")
     assert any(n in loud.stderr for n in NOISE), "MediaPipe no longer logs: update NOISE"

@@ -89,8 +89,8 @@ class PoseExtractor:
         # (the graph starts its threads here and logs from them while the first frames
         # run, so the filter stays on from here until QUIET_FRAMES frames or the tenth
         # frame with a person; what else is written meanwhile is passed on at the end)
-        self._quiet: NativeLogFilter | None = NativeLogFilter().__enter__()
-        self._quiet_frames = self._quiet_found = 0
+        self._quiet: NativeLogFilter | None = None
+        self._start_quiet()
         try:
             if self.options.model_path is not None:
                 self._landmarker = _make_landmarker(self.options)
@@ -123,6 +123,8 @@ class PoseExtractor:
     def reset(self) -> None:
         """Forget the tracked person (call between unrelated videos)."""
         if self._pose is not None:
+            # the solution restarts its graph, which logs its start-up lines again
+            self._start_quiet()
             self._pose.reset()
         self._clock_ms += 1000  # a gap the Tasks tracker treats as a new clip
 
@@ -160,6 +162,12 @@ class PoseExtractor:
             res = self._pose.process(rgb)
             return res.pose_landmarks.landmark if res.pose_landmarks is not None else None
         return self._detect_tasks(rgb, timestamp_ms)
+
+    def _start_quiet(self) -> None:
+        """Filter MediaPipe's native lines until the (re)started graph has found someone."""
+        if self._quiet is None:
+            self._quiet = NativeLogFilter().__enter__()
+        self._quiet_frames = self._quiet_found = 0
 
     def _stop_quiet(self) -> None:
         """Give descriptor 2 back and pass on what was written meanwhile."""
