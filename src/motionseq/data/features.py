@@ -51,10 +51,9 @@ def centre_and_scale(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np
     lay = get_layout(layout)
     hips, shoulders = keypoints[:, list(lay.center_joints)], keypoints[:, list(lay.scale_joints)]
     if np.isfinite(hips).all() and np.isfinite(shoulders).all():
-        # every frame shows them all (the live case, a frame at a time): plain means, and
-        # none of the NaN handling below, which costs more than the arithmetic here
-        centre = hips.mean(axis=1)
-        scale = np.linalg.norm((shoulders.mean(axis=1) - centre)[..., :2], axis=-1)
+        # every frame shows them all: plain means, and none of the NaN handling below,
+        # which costs more than the arithmetic here
+        centre, scale = torso_centre_and_scale(hips, shoulders)
         if (scale > 1e-6).all():
             return centre, scale
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
@@ -71,6 +70,15 @@ def centre_and_scale(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np
             alt = np.linalg.norm((other - centre)[..., :2], axis=-1) / ratio
             scale = np.where(missing, alt, scale)
     return centre, scale
+
+
+def torso_centre_and_scale(hips: np.ndarray, shoulders: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre ``[..., C]`` and scale ``[...]`` from known hips ``[..., H, C]`` and shoulders
+    ``[..., S, C]`` (no NaN): the hips' mean and its x, y distance to the shoulders' mean."""
+    centre = np.add.reduce(hips, axis=-2) / hips.shape[-2]
+    d = (np.add.reduce(shoulders, axis=-2) / shoulders.shape[-2] - centre)[..., :2]
+    return centre, np.sqrt(np.add.reduce(d * d, axis=-1))
 
 
 def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray]:
@@ -399,12 +407,9 @@ class FeatureStream:
         torso = keypoints.take(self._torso, axis=0)
         if np.isfinite(torso).all():
             nh = len(self._torso) - self._n_shoulders
-            c = np.add.reduce(torso[:nh], axis=0) / nh
-            u = np.add.reduce(torso[nh:], axis=0) / self._n_shoulders
-            dx, dy = u[0] - c[0], u[1] - c[1]
-            sc = float(np.sqrt(dx * dx + dy * dy))
+            c, sc = torso_centre_and_scale(torso[:nh], torso[nh:])
             if sc > 1e-6:
-                return c, sc
+                return c, float(sc)
         centre, scale = centre_and_scale(keypoints[None], self.features.layout)
         return centre[0], float(scale[0])
 

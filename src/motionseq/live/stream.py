@@ -160,6 +160,7 @@ class StreamPredictor:
             min_confidence = 0.5 if min_confidence is None else min_confidence
         self.min_confidence, self.min_frames = float(min_confidence), int(min_frames)
         self._known_idx = np.flatnonzero([c != BACKGROUND for c in self.classes])
+        self._has_background = self._known_idx.size < len(self.classes)
         self._open_set = str(hp.get("open_set") or "mass")
         self.absent_frames = int(absent_frames)
         self.restart = bool(restart)
@@ -375,7 +376,7 @@ class StreamPredictor:
             if known.size:
                 p = self._ema[known]
                 i = int(known[p.argmax()])
-                score = float(known_probability_score(p, known.size < len(self.classes),
+                score = float(known_probability_score(p, self._has_background,
                                                       self._open_set))
             else:
                 i, score = 0, 0.0
