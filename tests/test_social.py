@@ -36,6 +36,7 @@ def _scene(n: int, seed: int) -> torch.Tensor:
 
 MODELS = {
     "deterministic": lambda: TrajectoryForecaster(8, 12, 0.4, hidden=16, social=True),
+    "ensemble": lambda: TrajectoryForecaster(8, 12, 0.4, hidden=16, social=True, members=2),
     "cvae": lambda: MultimodalForecaster(8, 12, 0.4, hidden=16, latent=4, social=True),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -321,10 +323,15 @@ def test_push_up_and_plank_bodies_are_horizontal(samples: list[WorkoutSample]) -
         # with the hands on a bench (inclined).
         assert np.median(fractions) > 0.9 and np.mean(np.array(fractions) > 0.8) > 0.5
     for name in ("squat", "standing", "jumping_jack", "pull_up"):  # upright bodies
+        checked = 0
         for s in by_class(samples, name):
             v = mid(s.sequence.keypoints, "ankle") - mid(s.sequence.keypoints, "shoulder")
             ok = np.isfinite(v).all(axis=1)
+            if ok.sum() < 10:  # a shoulder or an ankle unknown nearly throughout
+                continue
+            checked += 1
             assert np.mean(np.abs(v[ok, 1]) > np.abs(v[ok, 0])) > 0.9
+        assert checked >= len(by_class(samples, name)) // 2
 
 
 def test_jumping_jack_wrists_go_over_the_head(samples: list[WorkoutSample]) -> None:
@@ -460,17 +467,22 @@ def test_within_class_variety(samples: list[WorkoutSample]) -> None:
 
 def test_classes_are_learnable_but_not_trivial() -> None:
     """Nearest centroid on per-joint motion spread and mean pose, trained on one seed
-    and tested on another, is well above chance (1/6)."""
+    and tested on another, is well above chance (1/11). A joint unknown throughout a clip
+    takes the training mean of its features."""
 
     def features(s: WorkoutSample) -> np.ndarray:
         r = body_frame(s)
-        return np.nan_to_num(np.concatenate([np.nanstd(r, axis=0).ravel(),
-                                             np.nanmean(r, axis=0).ravel()]))
+        with warnings.catch_warnings():  # joints unknown throughout: NaN, filled below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.concatenate([np.nanstd(r, axis=0).ravel(), np.nanmean(r, axis=0).ravel()])
 
     train, test = generate_workouts(25, seed=11), generate_workouts(10, seed=12)
     x = np.array([features(s) for s in train])
+    fill = np.nanmean(x, axis=0)
+    x = np.where(np.isnan(x), fill, x)
     y = np.array([WORKOUT_CLASSES.index(s.sequence.label) for s in train])
     xt = np.array([features(s) for s in test])
+    xt = np.where(np.isnan(xt), fill, xt)
     yt = np.array([WORKOUT_CLASSES.index(s.sequence.label) for s in test])
     mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
     z, zt = (x - mu) / sd, (xt - mu) / sd

@@ -160,3 +160,32 @@ class Forecaster(nn.Module):
             disp = disp @ rot  # back to world axes: rot[b].T @ disp[b, t]
         pos = obs[:, -1:] + torch.cumsum(disp * scale, dim=1)
         return pos, disp
+
+
+class ForecasterEnsemble(nn.Module):
+    """``k`` independently initialised :class:`Forecaster` members whose forecasts are
+    averaged (a deep ensemble): the same interface as one member. Each member is trained on
+    its own loss (:meth:`each`), so they differ by their start and the average removes part
+    of each one's error that the others do not share."""
+
+    def __init__(self, members: int, **kwargs) -> None:
+        super().__init__()
+        if members < 2:
+            raise ConfigError(f"an ensemble needs at least 2 members, got {members}")
+        self.members = nn.ModuleList(Forecaster(**kwargs) for _ in range(members))
+
+    @property
+    def social(self) -> SocialAttention | None:
+        return self.members[0].social
+
+    def each(self, obs: Tensor, scale: float | Tensor, group: Tensor | None = None,
+             valid: Tensor | None = None) -> list[tuple[Tensor, Tensor]]:
+        """Every member's ``(positions, displacements)``, as :meth:`Forecaster.forward`."""
+        return [m(obs, scale, group, valid) for m in self.members]
+
+    def forward(self, obs: Tensor, scale: float | Tensor, group: Tensor | None = None,
+                valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The members' mean ``(positions, displacements)``."""
+        outs = self.each(obs, scale, group, valid)
+        return (torch.stack([o[0] for o in outs]).mean(0),
+                torch.stack([o[1] for o in outs]).mean(0))

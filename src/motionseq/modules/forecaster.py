@@ -10,7 +10,7 @@ from torchmetrics import MeanMetric
 
 from motionseq.errors import ConfigError
 from motionseq.models.baselines import constant_velocity
-from motionseq.models.forecast import Forecaster
+from motionseq.models.forecast import Forecaster, ForecasterEnsemble
 from motionseq.modules.base import MotionModule
 from motionseq.modules.metrics import displacement_errors
 
@@ -51,6 +51,9 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         social: each agent attends over the others of its scene window (batches with a
             ``group``, see :mod:`motionseq.models.social`); ``False`` forecasts each alone.
         social_heads: attention heads of the social layer.
+        members: ``1`` one network; ``k > 1`` a deep ensemble of ``k`` independently
+            initialised networks, each trained on its own loss, forecasting their mean
+            (``k`` times the compute).
         loss: ``displacement`` or ``position`` (above).
         final_weight: extra weight of the last predicted step in the loss (``0``: none).
         data_config: the data config the model was trained with (for ``motionseq-eval``).
@@ -64,16 +67,20 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
                  scheduler: Callable | None = None,
                  monitor: str = "val/ade", monitor_mode: str = "min",
                  data_config: dict | None = None, plot_samples: int = 6,
-                 social: bool = False, social_heads: int = 4, final_weight: float = 0.0
-                 ) -> None:
+                 social: bool = False, social_heads: int = 4, final_weight: float = 0.0,
+                 members: int = 1) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         if loss not in ("displacement", "position"):
             raise ConfigError(f"unknown loss {loss!r}; choose displacement or position")
         if not final_weight >= 0:
             raise ConfigError(f"final_weight must be >= 0, got {final_weight}")
+        if not (isinstance(members, int) and members >= 1):
+            raise ConfigError(f"members must be a whole number >= 1, got {members!r}")
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
-        self.net = Forecaster(pred_len, decoder, cell, hidden, layers, dropout, bidirectional,
-                              frame, speed_norm, social=social, social_heads=social_heads)
+        net = dict(pred_len=pred_len, decoder=decoder, cell=cell, hidden=hidden, layers=layers,
+                   dropout=dropout, bidirectional=bidirectional, frame=frame,
+                   speed_norm=speed_norm, social=social, social_heads=social_heads)
+        self.net = Forecaster(**net) if members == 1 else ForecasterEnsemble(members, **net)
         self.register_buffer("scale", torch.tensor(1.0))
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_ade", MeanMetric())
@@ -98,15 +105,8 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         """Whether the forecasts of an agent depend on the others of its group."""
         return self.net.social is not None
 
-    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
-        obs, fut = batch["obs"], batch["fut"]
-        self.check_finite("obs", obs, stage)
-        self.check_finite("fut", fut, stage)
-        if self.social and "group" not in batch:
-            raise ConfigError("model.social=true needs batches of scene windows (which agents "
-                              "were present together): set data.scenes=true, or "
-                              "model.social=false")
-        pred, disp = self.net(obs, self.scale, batch.get("group"))
+    def _loss(self, pred: Tensor, disp: Tensor, obs: Tensor, fut: Tensor) -> Tensor:
+        """The training loss of one network's forecast (see the class docstring)."""
         if self.hparams.get("loss", "displacement") == "position":
             sq = (((pred - fut) / self.scale) ** 2).sum(dim=-1)
             err = torch.sqrt(sq + 1e-8)  # [B, pred_len]; eps: a finite gradient at zero error
@@ -115,7 +115,24 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
             true_disp = (fut - prev) / self.scale
             err = ((disp - true_disp) ** 2).mean(dim=-1)
         final = self.hparams.get("final_weight", 0.0)
-        loss = err.mean() + final * err[:, -1].mean()
+        return err.mean() + final * err[:, -1].mean()
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        obs, fut = batch["obs"], batch["fut"]
+        self.check_finite("obs", obs, stage)
+        self.check_finite("fut", fut, stage)
+        if self.social and "group" not in batch:
+            raise ConfigError("model.social=true needs batches of scene windows (which agents "
+                              "were present together): set data.scenes=true, or "
+                              "model.social=false")
+        group = batch.get("group")
+        if isinstance(self.net, ForecasterEnsemble):
+            outs = self.net.each(obs, self.scale, group)  # each member learns on its own
+            loss = torch.stack([self._loss(p, d, obs, fut) for p, d in outs]).mean()
+            pred = torch.stack([p for p, _ in outs]).mean(0)
+        else:
+            pred, disp = self.net(obs, self.scale, group)
+            loss = self._loss(pred, disp, obs, fut)
         err = displacement_errors(pred.detach(), fut)  # [B, pred_len] metres
         bs = obs.shape[0]
         ade, fde = getattr(self, f"{stage}_ade"), getattr(self, f"{stage}_fde")
