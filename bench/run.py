@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench import (
@@ -47,10 +48,14 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "uea_dev": uea_dev.run,
     "sequences_penn": uea_dev.run_sequences_penn,
     "gpu": gpu.run,  # records nothing without CUDA
+    # each ETH/UCY ablation alone, e.g. make bench ARGS=ethucy_ablation_members3
+    **{f"ethucy_ablation_{name}": partial(ethucy.run_ablations, (name,))
+       for name in ethucy.ABLATIONS},
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
 OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real", "uea_dev",
-                     "sequences_penn", "ethucy_ablations"})
+                     "sequences_penn", "ethucy_ablations",
+                     *(f"ethucy_ablation_{name}" for name in ethucy.ABLATIONS)})
 
 
 def main(argv: list[str] | None = None) -> int:

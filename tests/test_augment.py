@@ -6,7 +6,7 @@ import math
 import torch
 from torch.utils.data import DataLoader
 
-from motionseq.data.augment import RotatedWindows, rotate_window
+from motionseq.data.augment import RotatedWindows, reverse_window, rotate_window
 from motionseq.data.datasets import EpochSampler, WindowDataset
 
 
@@ -73,3 +73,29 @@ def test_flip_and_jitter_are_drawn_like_the_angles_and_leave_the_future_as_recor
         if wobble is not None:
             assert 0.01 < wobble < 0.2  # the observed points moved by about the jitter
     assert not torch.allclose(a[(0, 0)]["obs"], a[(0, 1)]["obs"])  # new epoch, new noise
+
+
+def test_reversed_windows_run_the_whole_path_backwards():
+    obs = torch.arange(16.0).view(8, 2)
+    fut = 100 + torch.arange(24.0).view(12, 2)
+    back = reverse_window(obs, fut)
+    assert back["obs"].shape == obs.shape and back["fut"].shape == fut.shape
+    torch.testing.assert_close(torch.cat([back["obs"], back["fut"]]),
+                               torch.cat([obs, fut]).flip(0))
+    # a scene window: every agent backwards over the same time steps
+    scene = reverse_window(torch.stack([obs, -obs]), torch.stack([fut, -fut]))
+    torch.testing.assert_close(scene["obs"][1], -back["obs"])
+    torch.testing.assert_close(scene["fut"][0], back["fut"])
+
+
+def test_half_the_items_are_reversed_and_the_others_untouched():
+    plain = _windows(20)
+    data = RotatedWindows(_windows(20), seed=3, max_angle=0.0, reverse=True)
+    rev = data.reversals(0)
+    assert 0 < rev.sum() < len(rev)
+    assert not torch.equal(torch.from_numpy(rev), torch.from_numpy(data.reversals(1)))
+    for i in range(len(plain)):
+        want = reverse_window(plain[i]["obs"], plain[i]["fut"]) if rev[i] else plain[i]
+        torch.testing.assert_close(data[(i, 0)]["obs"], want["obs"])
+        torch.testing.assert_close(data[(i, 0)]["fut"], want["fut"])
+    assert not RotatedWindows(_windows(20), seed=3).reversals(0).any()  # off by default

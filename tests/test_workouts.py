@@ -135,12 +135,13 @@ def test_shapes_labels_and_bounds(samples: list[WorkoutSample]) -> None:
         xy = seq.keypoints[..., :2][seq.visibility > 0.5]
         inside.append(np.mean((xy >= 0) & (xy <= 1)))
         # z is depth relative to the hip midpoint, in x's scale (a body lying along the
-        # view axis, filmed from close, reaches about 1).
+        # view axis, filmed from close, reaches about 1; a kipping pull-up's legs swung
+        # toward a close camera up to about 1.6).
         hips_z = seq.keypoints[:, pair("hip"), 2]
         both = np.isfinite(hips_z).all(axis=1)
         if both.any():  # a clip may leave hidden joints unknown (see noise.draw_noise)
             assert np.abs(hips_z[both].mean(axis=1)).max() < 1e-5
-        assert np.nanmax(np.abs(seq.keypoints[..., 2])) < 1.5
+        assert np.nanmax(np.abs(seq.keypoints[..., 2])) < 2.0
     assert np.mean(inside) > 0.97
 
 
@@ -467,8 +468,9 @@ def test_within_class_variety(samples: list[WorkoutSample]) -> None:
 
 def test_classes_are_learnable_but_not_trivial() -> None:
     """Nearest centroid on per-joint motion spread and mean pose, trained on one seed
-    and tested on another, is well above chance (1/11). A joint unknown throughout a clip
-    takes the training mean of its features."""
+    and tested on another, is well above chance (1/11: over 0.5, where a clip's class is
+    more than its mean pose and spread, so a sequence model does better). A joint unknown
+    throughout a clip takes the training mean of its features."""
 
     def features(s: WorkoutSample) -> np.ndarray:
         r = body_frame(s)
@@ -489,7 +491,7 @@ def test_classes_are_learnable_but_not_trivial() -> None:
     centroids = np.array([z[y == k].mean(axis=0) for k in range(len(WORKOUT_CLASSES))])
     pred = np.argmin(((zt[:, None] - centroids[None]) ** 2).sum(axis=-1), axis=1)
     acc = float((pred == yt).mean())
-    assert acc > 0.6, acc
+    assert acc > 0.5, acc
     # Samples are not near-copies of their class centroid: the spread within a class
     # is a real share of the distance between classes.
     within = np.mean([np.linalg.norm(z[y == k] - centroids[k], axis=1).mean()
@@ -526,3 +528,28 @@ def test_swing_turns_the_trunk_through_from_an_athletic_stance() -> None:
         assert np.degrees(np.ptp(p.chest_twist)) > 45   # wind-up, then through
         assert (p.knee >= knee0 + np.radians(10) - 1e-9).all()  # knees stay bent
         assert np.degrees(p.sh_flex.max()) > 50         # the arms rise on the swing
+
+
+def test_pull_up_legs_swing_and_some_kip_as_in_penn_action() -> None:
+    """Penn Action train pull-ups: the image angle between trunk and thigh moves by 12
+    degrees in the median clip and by over 40 in 15 % of them (kipping). Measured on the
+    13 joints the two share, as on Penn Action."""
+    penn = get_layout("penn13").index
+
+    def hip_range(kp: np.ndarray) -> float:
+        out = []
+        for side in ("left_", "right_"):
+            sh, hip, knee = (kp[:, penn(side + j), :2] for j in ("shoulder", "hip", "knee"))
+            u, v = sh - hip, knee - hip
+            cos = (u * v).sum(-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+            a = np.degrees(np.arccos(np.clip(cos[np.isfinite(cos)], -1, 1)))
+            if len(a) > 10:
+                out.append(np.percentile(a, 95) - np.percentile(a, 5))
+        return max(out) if out else np.nan
+
+    clips = generate_workouts(80, 5, classes=("pull_up",))
+    r = np.array([hip_range(c.sequence.to_layout("penn13").keypoints) for c in clips])
+    r = r[np.isfinite(r)]
+    assert len(r) > 60
+    assert 6 < np.median(r) < 20
+    assert 0.06 < np.mean(r > 40) < 0.25

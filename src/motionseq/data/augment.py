@@ -29,6 +29,13 @@ def rotate_window(obs: Tensor, fut: Tensor, theta: float, flip: bool = False
     return (obs - origin) @ rot.T + origin, (fut - origin) @ rot.T + origin
 
 
+def reverse_window(obs: Tensor, fut: Tensor) -> dict[str, Tensor]:
+    """One window (``[T, 2]``) or scene window (``[n, T, 2]``) played backwards in time:
+    ``{"obs", "fut"}`` with the same lengths as before."""
+    path = torch.cat([obs, fut], dim=-2).flip(-2)
+    return {"obs": path[..., :obs.shape[-2], :], "fut": path[..., obs.shape[-2]:, :]}
+
+
 class RotatedWindows(Dataset):
     """Training windows, each rotated about its last observed point by an angle that depends
     on ``(seed, epoch, item)`` only: keyed by ``(index, epoch)`` pairs (``epoch_keys``, see
@@ -39,20 +46,24 @@ class RotatedWindows(Dataset):
     Keyed by a plain index (no epoch), the angle depends on ``(seed, index)`` alone. With
     ``flip`` half the items (drawn the same way) are also mirrored; with ``jitter`` (metres)
     every observed point gets Gaussian noise of that deviation, as a tracker's or an
-    annotator's wobble (the future stays as recorded). Items may be single windows or scene
+    annotator's wobble (the future stays as recorded). With ``reverse`` half the items
+    (drawn apart from the mirroring) are played backwards: the whole path (observed then
+    future, every agent of a scene window together) runs the other way in time, and its
+    first ``obs_len`` points become the observed part. Items may be single windows or scene
     windows (:class:`~motionseq.data.datasets.SceneWindowDataset`).
     """
 
     epoch_keys = True
 
     def __init__(self, windows: Dataset, seed: int = 0, max_angle: float = math.pi,
-                 flip: bool = False, jitter: float = 0.0) -> None:
+                 flip: bool = False, jitter: float = 0.0, reverse: bool = False) -> None:
         if not jitter >= 0:
             raise ConfigError(f"jitter must be >= 0 metres, got {jitter}")
         self.windows, self.seed, self.max_angle = windows, int(seed), float(max_angle)
-        self.flip, self.jitter = flip, float(jitter)
+        self.flip, self.jitter, self.reverse = flip, float(jitter), bool(reverse)
         self._angles: tuple[int, np.ndarray] | None = None  # (epoch, one angle per item)
         self._flips: tuple[int, np.ndarray] | None = None
+        self._reversed: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -73,9 +84,20 @@ class RotatedWindows(Dataset):
             self._flips = (epoch, rng.random(len(self)) < 0.5)
         return self._flips[1]
 
+    def reversals(self, epoch: int) -> np.ndarray:
+        """Which items are played backwards in ``epoch`` (none without ``reverse``)."""
+        if not self.reverse:
+            return np.zeros(len(self), dtype=bool)
+        if self._reversed is None or self._reversed[0] != epoch:
+            rng = np.random.default_rng([self.seed, 0x524556, int(epoch)])
+            self._reversed = (epoch, rng.random(len(self)) < 0.5)
+        return self._reversed[1]
+
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor]:
         i, epoch = (key if isinstance(key, tuple) else (key, -1))
         item = self.windows[int(i)]
+        if self.reversals(int(epoch))[int(i)]:
+            item = {**item, **reverse_window(item["obs"], item["fut"])}
         obs, fut = rotate_window(item["obs"], item["fut"], float(self.angles(int(epoch))[int(i)]),
                                  flip=bool(self.flips(int(epoch))[int(i)]))
         if self.jitter > 0:

@@ -294,15 +294,17 @@ class TrajectoryDataModule(_Loaders):
     a recording, as the published ETH/UCY protocol counts them) and batches add
     ``"group": [B]``, the window of each agent; ``batch_size`` then counts scene windows.
     ``rotate`` and ``flip`` (train only) turn and mirror each item, a scene window as one;
-    ``jitter`` adds that much noise (metres) to the observed points.
+    ``jitter`` adds that much noise (metres) to the observed points; ``reverse`` plays half
+    the items backwards in time.
     """
 
     def __init__(self, source: Source, obs_len: int = 8, pred_len: int = 12,
                  batch_size: int = 128, num_workers: int = 0, seed: int = 0,
                  val_fraction: float = 0.15, rotate: bool = False,
                  scene: str | None = None, train_stride: int = 1, scenes: bool = False,
-                 flip: bool = False, jitter: float = 0.0) -> None:
+                 flip: bool = False, jitter: float = 0.0, reverse: bool = False) -> None:
         super().__init__(batch_size, num_workers, seed)
+        self.reverse = reverse
         self.scene = scene  # a name for summaries (e.g. the ETH/UCY test scene)
         self.source, self.obs_len, self.pred_len = source, obs_len, pred_len
         self.val_fraction = val_fraction
@@ -339,12 +341,12 @@ class TrajectoryDataModule(_Loaders):
                 )
             self.datasets[split] = (SceneWindowDataset(w.obs, w.fut, w.groups()) if self.scenes
                                     else WindowDataset(w.obs, w.fut))
-            if split == "train" and (self.rotate or self.flip or self.jitter):
+            if split == "train" and (self.rotate or self.flip or self.jitter or self.reverse):
                 # draws from (seed, epoch, item): resume-exact, worker- and rank-independent
                 self.datasets[split] = RotatedWindows(
                     self.datasets[split], seed=self.shuffle_seed(),
                     max_angle=math.pi if self.rotate else 0.0, flip=self.flip,
-                    jitter=self.jitter)
+                    jitter=self.jitter, reverse=self.reverse)
         self.dt = float(windows["train"].dt)
         steps = np.diff(windows["train"].obs, axis=1).reshape(-1, 2)
         self._scale = float(max(np.sqrt((steps**2).sum(axis=1).mean()), 1e-3))
