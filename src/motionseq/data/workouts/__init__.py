@@ -12,8 +12,9 @@ elbows bend and flare), ``jumping_jack`` (arms to overhead and legs apart with a
 hop), ``lunge`` (a step forward or back, both knees bend, same or alternating legs),
 ``arm_circles`` (arms out to the side tracing circles, forward or backward), ``sit_up``
 (lying on the back, knees bent, the trunk curls up to sitting or a crunch), ``pull_up``
-(hanging from a bar, the body rises until the chin is at the bar), ``jump_rope`` (small
-fast hops, wrists circling at hip height), ``plank`` (held on the forearms or hands),
+(hanging from a bar, the body rises until the chin is at the bar; the legs swing, some
+kip), ``jump_rope`` (small fast hops, wrists circling at hip height), ``plank`` (held on
+the forearms or hands),
 ``standing`` (sway, breathing, now and then a weight shift, arm or head movement) and
 ``other`` (everyday motion that is none of these: walking, waving, reaching, bending
 down, stretching, sitting down, gesturing, ...). Tempo, range of motion and body
