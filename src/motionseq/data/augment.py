@@ -62,8 +62,7 @@ class RotatedWindows(Dataset):
         self.windows, self.seed, self.max_angle = windows, int(seed), float(max_angle)
         self.flip, self.jitter, self.reverse = flip, float(jitter), bool(reverse)
         self._angles: tuple[int, np.ndarray] | None = None  # (epoch, one angle per item)
-        self._flips: tuple[int, np.ndarray] | None = None
-        self._reversed: tuple[int, np.ndarray] | None = None
+        self._halves: dict[int, tuple[int, np.ndarray]] = {}  # tag -> (epoch, items)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -75,23 +74,24 @@ class RotatedWindows(Dataset):
             self._angles = (epoch, rng.uniform(-self.max_angle, self.max_angle, len(self)))
         return self._angles[1]
 
+    def _half(self, on: bool, tag: int, epoch: int) -> np.ndarray:
+        """Half the items, drawn once per epoch from ``(seed, tag, epoch)`` (none when not
+        ``on``): which ones a two-way augmentation changes."""
+        if not on:
+            return np.zeros(len(self), dtype=bool)
+        cached = self._halves.get(tag)
+        if cached is None or cached[0] != epoch:
+            rng = np.random.default_rng([self.seed, tag, int(epoch)])
+            cached = self._halves[tag] = (epoch, rng.random(len(self)) < 0.5)
+        return cached[1]
+
     def flips(self, epoch: int) -> np.ndarray:
         """Which items are mirrored in ``epoch`` (none without ``flip``)."""
-        if not self.flip:
-            return np.zeros(len(self), dtype=bool)
-        if self._flips is None or self._flips[0] != epoch:
-            rng = np.random.default_rng([self.seed, 0x464C50, int(epoch)])
-            self._flips = (epoch, rng.random(len(self)) < 0.5)
-        return self._flips[1]
+        return self._half(self.flip, 0x464C50, epoch)
 
     def reversals(self, epoch: int) -> np.ndarray:
         """Which items are played backwards in ``epoch`` (none without ``reverse``)."""
-        if not self.reverse:
-            return np.zeros(len(self), dtype=bool)
-        if self._reversed is None or self._reversed[0] != epoch:
-            rng = np.random.default_rng([self.seed, 0x524556, int(epoch)])
-            self._reversed = (epoch, rng.random(len(self)) < 0.5)
-        return self._reversed[1]
+        return self._half(self.reverse, 0x524556, epoch)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor]:
         i, epoch = (key if isinstance(key, tuple) else (key, -1))
