@@ -304,11 +304,11 @@ class TrajectoryDataModule(_Loaders):
                  scene: str | None = None, train_stride: int = 1, scenes: bool = False,
                  flip: bool = False, jitter: float = 0.0, reverse: bool = False) -> None:
         super().__init__(batch_size, num_workers, seed)
-        self.reverse = reverse
         self.scene = scene  # a name for summaries (e.g. the ETH/UCY test scene)
         self.source, self.obs_len, self.pred_len = source, obs_len, pred_len
         self.val_fraction = val_fraction
         self.rotate, self.flip, self.scenes, self.jitter = rotate, flip, scenes, jitter
+        self.reverse = reverse
         self.train_stride = train_stride  # windows start every n-th step in train (val, test: 1)
         self.dt: float | None = None
         self._scale: float | None = None
