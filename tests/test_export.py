@@ -172,7 +172,8 @@ def test_sidecar_says_how_to_feed_the_model(tmp_path):
 
 def test_channel_names_of_other_feature_settings():
     for f in (PoseFeatures(layout="penn13", use_z=True), PoseFeatures(velocities=False),
-              PoseFeatures(layout="raw", channels=6, visibility=False)):
+              PoseFeatures(layout="raw", channels=6, visibility=False),
+              PoseFeatures(layout="penn13", centre_velocity=True)):
         assert len(feature_channel_names(f)) == f.dim
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from motionseq.data.features import PoseFeatures, body_frame, feature_stats, forward_fill
-from motionseq.errors import DataError
+from motionseq.errors import ConfigError, DataError
 from motionseq.sequence import PoseSequence
 from motionseq.skeleton import get_layout
 
@@ -126,3 +126,27 @@ def test_visibility_known_is_a_mask():
     np.testing.assert_array_equal(x[:, -13:], np.isfinite(kp[..., 0]).astype(np.float32))
     with pytest.raises(Exception, match="visibility"):
         PoseFeatures(layout="penn13", visibility="maybe")
+
+
+def test_centre_velocity_is_the_body_centres_own_motion():
+    """A body gliding at a steady speed has the same centred positions in every frame;
+    centre_velocity gives the glide in torso lengths per second, 0 into and out of a frame
+    without hips, and appends its channels after the others."""
+    lay = get_layout("penn13")
+    base = _seq(t=1, layout="penn13").keypoints[0]
+    t = np.arange(8, dtype=np.float32)[:, None, None]
+    kp = base[None] + t * np.array([0.01, -0.02, 0.0], np.float32)  # per frame
+    kp[5, list(lay.center_joints)] = np.nan
+    seq = PoseSequence(kp, np.ones(kp.shape[:2]), 25.0, "penn13")
+    plain = PoseFeatures(layout="penn13")
+    f = PoseFeatures(layout="penn13", centre_velocity=True)
+    x = f(seq)
+    assert x.shape == (8, f.dim) == (8, plain.dim + 2)
+    np.testing.assert_array_equal(x[:, :-2], plain(seq))
+    _, scale = body_frame(kp, "penn13")
+    np.testing.assert_allclose(x[3, -2:], np.array([0.01, -0.02]) * 25.0 / scale[3], rtol=1e-4)
+    assert (x[[0, 5, 6], -2:] == 0).all()
+    with pytest.raises(ConfigError, match="centre_velocity"):
+        PoseFeatures(layout="raw", centre_velocity=True)
+    with pytest.raises(ConfigError, match="centre_velocity"):
+        PoseFeatures(layout="penn13", normalize_body=False, centre_velocity=True)

@@ -121,11 +121,12 @@ def test_carried_feature_rows_equal_the_whole_stream(name, request):
     else:
         seq = make_workout("squat", np.random.default_rng(3), min_frames=150,
                            max_frames=150, drop_prob=0.1).sequence
-    full = FEATS(seq)
-    sp = StreamPredictor(_classifier(), fps=seq.fps, mode="carried", window=32)
-    for t in range(seq.num_frames):
-        sp.push(seq.keypoints[t], seq.visibility[t])
-        np.testing.assert_array_equal(sp.last_row, full[t])
+    for feats in (FEATS, PoseFeatures(layout="penn13", centre_velocity=True)):
+        full = feats(seq)
+        sp = StreamPredictor(_classifier(feats), fps=seq.fps, mode="carried", window=32)
+        for t in range(seq.num_frames):
+            sp.push(seq.keypoints[t], seq.visibility[t])
+            np.testing.assert_array_equal(sp.last_row, full[t])
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

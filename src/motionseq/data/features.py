@@ -91,6 +91,13 @@ def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarr
     Returns:
         ``(centre [T, C], scale [T])``.
     """
+    centre, scale, _ = _body_frame(keypoints, layout)
+    return centre, scale
+
+
+def _body_frame(keypoints: np.ndarray, layout: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`body_frame` and which frames show the centre themselves ``[T]`` bool."""
     centre, scale = centre_and_scale(keypoints, layout)
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
         fallback = np.nanmean(keypoints, axis=1)
@@ -101,7 +108,7 @@ def body_frame(keypoints: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarr
     ok_s = np.isfinite(scale) & (scale > 1e-6)
     scale, ever_s = forward_fill(scale, ok_s)
     scale[~ever_s] = 1.0
-    return centre, scale
+    return centre, scale, ok_c
 
 
 class quiet_nan_warnings:
@@ -167,7 +174,11 @@ class PoseFeatures:
     gives 1 for every known joint instead of its score, for data whose scores differ between
     sources, e.g. MediaPipe's against Penn Action's 0/1 flags). ``D`` is 2 (x, y) or 3
     with ``use_z``. Unknown joints are 0 in position and velocity and 0 in visibility, so
-    the model sees missing data explicitly rather than as NaN.
+    the model sees missing data explicitly rather than as NaN. With ``centre_velocity``
+    (pose layouts, ``normalize_body``), ``D`` more channels at the end: the body centre's
+    own velocity in body-scale units per second (0 where the centre is unknown in this
+    frame or the last), the motion that centring takes out of the positions: the bounce
+    of a hop, the drop of a squat against the rise of a pull-up.
 
     With ``layout="raw"`` (layout-free data) the channels are the ``N = J * C`` values
     themselves (no named body frame; ``use_z`` does not apply; with ``normalize_body``,
@@ -194,9 +205,13 @@ class PoseFeatures:
     normalize_body: bool = True
     channels: int | None = None
     resample: int | None = None
+    centre_velocity: bool = False
 
     def __post_init__(self) -> None:
         get_layout(self.layout)  # ConfigError listing the layouts when unknown
+        if self.centre_velocity and (self.generic or not self.normalize_body):
+            raise ConfigError("features.centre_velocity needs a pose layout with "
+                              "normalize_body=true (the body centre and scale)")
         if self.visibility not in (True, False, "known"):
             raise ConfigError(f"features.visibility must be true, false or known, got "
                               f"{self.visibility!r}")
@@ -223,7 +238,8 @@ class PoseFeatures:
             return n * (2 if self.velocities else 1) + (n if self.visibility else 0)
         j = get_layout(self.layout).num_joints
         d = 3 if self.use_z else 2
-        return j * d * (2 if self.velocities else 1) + (j if self.visibility else 0)
+        return (j * d * (2 if self.velocities else 1) + (j if self.visibility else 0)
+                + (d if self.centre_velocity else 0))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -266,7 +282,7 @@ class PoseFeatures:
         kp = keypoints[..., :d].astype(np.float64)
         known = np.isfinite(kp).all(axis=2)  # [T, J]
         if self.normalize_body:
-            centre, scale = body_frame(keypoints, self.layout)
+            centre, scale, centre_known = _body_frame(keypoints, self.layout)
             pos = (kp - centre[:, None, :d]) / scale[:, None, None]
         else:
             pos = kp
@@ -283,6 +299,13 @@ class PoseFeatures:
         if self.visibility:
             parts.append(known.astype(np.float64) if self.visibility == "known"
                          else np.where(known, visibility, 0.0))
+        if self.centre_velocity:
+            move = np.zeros((t, d))
+            if t > 1:
+                both = centre_known[1:] & centre_known[:-1]
+                step = (centre[1:, :d] - centre[:-1, :d]) * fps / scale[1:, None]
+                move[1:] = np.where(both[:, None], step, 0.0)
+            parts.append(move)
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def _check_channels(self, keypoints: np.ndarray, source: str | None) -> None:
@@ -360,6 +383,7 @@ class FeatureStream:
         self._scale: float | None = None        # last known scale
         # the last frame: (pos [J, d], known [J], every joint known)
         self._prev: tuple[np.ndarray, np.ndarray, bool] | None = None
+        self._prev_centre: np.ndarray | None = None  # the last frame's own centre, if known
 
     def push(self, keypoints: np.ndarray, visibility: np.ndarray, fps: float) -> np.ndarray:
         """This frame's feature row ``[F]`` from ``keypoints [J, C]``, ``visibility [J]``
@@ -369,10 +393,11 @@ class FeatureStream:
         kp = keypoints[:, :d].astype(np.float64)
         known = np.isfinite(kp).all(axis=1)  # [J]
         every = bool(known.all())
+        own_centre = None
         if f.normalize_body:
             c, sc = self._centre_and_scale(keypoints)
             if np.isfinite(c).all():
-                self._centre = c
+                self._centre = own_centre = c
             if np.isfinite(sc) and sc > 1e-6:
                 self._scale = sc
             if self._centre is not None:
@@ -398,6 +423,11 @@ class FeatureStream:
         if f.visibility:
             parts.append(known.astype(np.float64) if f.visibility == "known"
                          else np.where(known, visibility, 0.0))
+        if f.centre_velocity:
+            last, self._prev_centre = self._prev_centre, own_centre
+            parts.append(np.zeros(d) if last is None or own_centre is None else
+                         (own_centre[:d] - last[:d]) * fps
+                         / (self._scale if self._scale is not None else 1.0))
         return np.concatenate(parts).astype(np.float32)
 
     def _centre_and_scale(self, keypoints: np.ndarray) -> tuple[np.ndarray, float]:

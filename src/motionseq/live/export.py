@@ -188,6 +188,8 @@ def feature_channel_names(features) -> list[str]:
         names += [f"{j}.v{a}" for j in joints for a in axes]
     if features.visibility:
         names += [f"{j}.visibility" for j in joints]
+    if features.centre_velocity:
+        names += [f"centre.v{a}" for a in axes]
     return names
 
 
