@@ -50,6 +50,25 @@ def test_padding_does_not_change_results(cell, bidirectional, pooling):
         assert (out[i, len(s):] == 0).all()
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_padding_does_not_change_gradients(cell, pooling):
+    """Training on a padded batch gives the weights the gradient of its sequences read
+    alone (a one-directional encoder runs over the padding, which must not count)."""
+    torch.manual_seed(0)
+    enc = SequenceEncoder(5, hidden=7, layers=2, cell=cell, pooling=pooling)
+    seqs = [torch.randn(t, 5) for t in (9, 3, 6, 1)]
+    batch = pad_collate([{"x": s, "y": torch.tensor(0)} for s in seqs])
+    batch["x"][1, 3:] = 100.0  # whatever the padding holds
+    enc(batch["x"], batch["lengths"])[1].pow(2).sum().backward()
+    together = [p.grad.clone() for p in enc.parameters()]
+    enc.zero_grad()
+    for s in seqs:
+        enc(s[None])[1].pow(2).sum().backward()
+    for a, b in zip(together, (p.grad for p in enc.parameters()), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
 def test_last_pooling_reads_last_valid_step_not_padding():
     enc = SequenceEncoder(3, hidden=4, cell="gru").eval()
     x = torch.randn(1, 5, 3)

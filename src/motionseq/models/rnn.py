@@ -142,8 +142,9 @@ class AttentionPool(nn.Module):
 class SequenceEncoder(nn.Module):
     """Encodes ``x [B, T, F]`` with ``lengths [B]`` into per-step outputs and a summary.
 
-    Padded steps never influence the result: the batch is packed, so each sequence is
-    read exactly as it would be alone. The summary (many-to-one) is the state after the
+    Padded steps never influence the result: each sequence is read exactly as it would be
+    alone (a bidirectional batch is packed; a one-directional one never reaches its
+    padding, which follows each sequence's last step). The summary (many-to-one) is the state after the
     last *valid* step (both directions when bidirectional), a masked mean/max or a masked
     attention-weighted sum over the valid steps.
 
@@ -194,15 +195,26 @@ class SequenceEncoder(nn.Module):
         if self.conv_pool > 1:
             x, lengths, mask = self._pool(x, lengths, mask)
             t = x.shape[1]
+        last = None
         if lengths is None:
             out, state = self.rnn(x)
+        elif not self.rnn.bidirectional:
+            # Padding sits after each sequence's last valid step, so a one-directional
+            # network's valid outputs never see it: the same outputs as packing, from the
+            # fused kernel over the padded batch (forward and backward several times faster
+            # on a CPU than packed sequences).
+            out, state = self.rnn(x)
+            out = out.masked_fill(~mask[..., None], 0.0)
+            last = out[torch.arange(b, device=out.device), lengths.to(out.device) - 1]
         else:
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=t)
         if self.pooling == "last":
             h = state[0] if isinstance(state, tuple) else state  # [layers*dirs, B, H]
-            if self.rnn.bidirectional:
+            if last is not None:  # the top layer's output at the last valid step
+                summary = last
+            elif self.rnn.bidirectional:
                 summary = torch.cat([h[-2], h[-1]], dim=-1)
             else:
                 summary = h[-1]
