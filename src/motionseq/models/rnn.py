@@ -139,6 +139,12 @@ class AttentionPool(nn.Module):
         return (w[..., None] * out).sum(dim=1)
 
 
+def _cpu_low_precision(x: Tensor) -> bool:
+    """True for a CPU batch that is (or will be autocast to) less than float32."""
+    return x.device.type == "cpu" and (x.dtype != torch.float32
+                                       or torch.is_autocast_enabled("cpu"))
+
+
 class SequenceEncoder(nn.Module):
     """Encodes ``x [B, T, F]`` with ``lengths [B]`` into per-step outputs and a summary.
 
@@ -198,11 +204,11 @@ class SequenceEncoder(nn.Module):
         last = None
         if lengths is None:
             out, state = self.rnn(x)
-        elif not self.rnn.bidirectional:
+        elif not self.rnn.bidirectional and not _cpu_low_precision(x):
             # Padding sits after each sequence's last valid step, so a one-directional
             # network's valid outputs never see it: the same outputs as packing, from the
             # fused kernel over the padded batch (forward and backward several times faster
-            # on a CPU than packed sequences).
+            # on a CPU than packed sequences; oneDNN has no such kernel in bfloat16).
             out, state = self.rnn(x)
             out = out.masked_fill(~mask[..., None], 0.0)
             last = out[torch.arange(b, device=out.device), lengths.to(out.device) - 1]
