@@ -76,10 +76,13 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "reverse": ("data.reverse=true",),  # not kept: half the scene windows played backwards
     # not kept: a deep ensemble of 3 networks, 3 times the compute
     "members3": ("model.members=3",),
+    # kept: the path's own speed as an encoder input beside the speed-normalised path
+    "nospeedin": ("model.speed_input=false",),
 }
 DET_SETUP = ("experiment=forecast_ethucy (LSTM encoder, attention over the other agents of "
-             "each scene window, recurrent decoder; heading frame, speed normalisation, "
-             "mirrored scene windows), one model per left-out scene, best epoch on val/")
+             "each scene window, recurrent decoder; heading frame, speed normalisation with the "
+             "speed as an input, mirrored scene windows), one model per left-out scene, best "
+             "epoch on val/")
 
 
 def _ablation_figures(name: str, table: dict[str, Any], overrides: tuple[str, ...],

@@ -150,6 +150,24 @@ def test_speed_norm_makes_forecasts_scale_with_the_path():
     torch.testing.assert_close(pred_fast, expected, rtol=1e-4, atol=1e-4)
 
 
+def test_speed_input_lets_the_network_tell_fast_from_slow_paths():
+    """speed_norm alone forecasts a path and its 1.7x faster copy as scaled copies of each
+    other; with speed_input the encoder also reads the speed, so they may differ (and do,
+    for random weights), while a path of the same speed still gets the same forecast."""
+    torch.manual_seed(1)
+    obs = torch.cumsum(torch.randn(4, 8, 2) * 0.2 + torch.tensor([0.5, 0.0]), dim=1)
+    k = 1.7
+    fast = obs[:, -1:] + k * (obs - obs[:, -1:])
+    net = Forecaster(12, hidden=16, speed_norm=True, speed_input=True).eval()
+    assert net.encoder.rnn.input_size == 5
+    with torch.no_grad():
+        pred, pred_fast = net(obs, 0.5)[0], net(fast, 0.5)[0]
+        moved = net(obs + torch.tensor([3.0, -2.0]), 0.5)[0]
+    scaled = obs[:, -1:] + k * (pred - obs[:, -1:])
+    assert (pred_fast - scaled).abs().max() > 1e-3
+    torch.testing.assert_close(moved, pred + torch.tensor([3.0, -2.0]), rtol=1e-4, atol=1e-4)
+
+
 def test_forecaster_loss_choice_is_checked():
     from motionseq.modules.forecaster import TrajectoryForecaster
 

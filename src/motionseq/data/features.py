@@ -365,8 +365,8 @@ class FeatureStream:
     """:meth:`PoseFeatures.from_arrays` one frame at a time, for a pose layout without
     ``resample``: :meth:`push` returns the row the whole stream's features would have at
     this frame (the body frame carried forward causally as :func:`body_frame` does it, the
-    velocity from the previous frame's position in its own body frame), at the cost of one
-    frame's arithmetic.
+    velocity from the previous frame's position in its own body frame, the centre's
+    velocity from the previous frame's own centre), at the cost of one frame's arithmetic.
     """
 
     def __init__(self, features: PoseFeatures) -> None:

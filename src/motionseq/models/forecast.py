@@ -121,12 +121,14 @@ class Forecaster(nn.Module):
                  cell: Cell = "lstm", hidden: int = 128, layers: int = 1, dropout: float = 0.0,
                  bidirectional: bool = False, frame: Literal["heading", "world"] = "heading",
                  speed_norm: bool = False, min_speed: float = 0.25, social: bool = False,
-                 social_heads: int = 4) -> None:
+                 social_heads: int = 4, speed_input: bool = False) -> None:
         super().__init__()
         if frame not in ("heading", "world"):
             raise ConfigError(f"unknown frame {frame!r}; choose heading or world")
         self.frame, self.speed_norm, self.min_speed = frame, speed_norm, min_speed
-        self.encoder = SequenceEncoder(4, hidden, layers, cell, bidirectional, dropout)
+        self.speed_input = bool(speed_input)
+        self.encoder = SequenceEncoder(5 if speed_input else 4, hidden, layers, cell,
+                                       bidirectional, dropout)
         d = self.encoder.out_dim
         self.social = SocialAttention(d, social_heads) if social else None
         if decoder == "recurrent":
@@ -152,7 +154,14 @@ class Forecaster(nn.Module):
             speed = (obs[:, 1:] - obs[:, :-1]).norm(dim=-1).mean(dim=1) / scale
             rel_speed = speed.clamp_min(self.min_speed)[:, None, None]
         local = local / rel_speed
-        _, summary = self.encoder(trajectory_inputs(local, scale))
+        inputs = trajectory_inputs(local, scale)
+        if self.speed_input:
+            # what speed_norm divides out: the path's own speed (log, relative to the
+            # training scale), so slow and fast walkers can still move differently
+            speed = (obs[:, 1:] - obs[:, :-1]).norm(dim=-1).mean(dim=1) / scale
+            level = torch.log(speed.clamp_min(0.05))[:, None, None]
+            inputs = torch.cat([inputs, level.expand(-1, inputs.shape[1], 1)], dim=-1)
+        _, summary = self.encoder(inputs)
         summary = with_neighbours(self.social, summary, obs, rot, scale, group, valid)
         last_disp = (local[:, -1] - local[:, -2]) / scale
         disp = self.decoder(summary, last_disp) * rel_speed  # back to training-scale units

@@ -48,6 +48,8 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         decoder: ``recurrent`` (autoregressive) or ``direct`` (all steps at once).
         frame: ``heading`` (rotate each path onto its heading) or ``world`` (raw axes).
         speed_norm: divide each path by its own observed speed (see ``Forecaster``).
+        speed_input: give the encoder that speed too (log), so that what normalisation
+            divides out still reaches the network.
         social: each agent attends over the others of its scene window (batches with a
             ``group``, see :mod:`motionseq.models.social`); ``False`` forecasts each alone.
         social_heads: attention heads of the social layer.
@@ -68,7 +70,7 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
                  monitor: str = "val/ade", monitor_mode: str = "min",
                  data_config: dict | None = None, plot_samples: int = 6,
                  social: bool = False, social_heads: int = 4, final_weight: float = 0.0,
-                 members: int = 1) -> None:
+                 members: int = 1, speed_input: bool = False) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode)
         if loss not in ("displacement", "position"):
             raise ConfigError(f"unknown loss {loss!r}; choose displacement or position")
@@ -79,7 +81,8 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         net = dict(pred_len=pred_len, decoder=decoder, cell=cell, hidden=hidden, layers=layers,
                    dropout=dropout, bidirectional=bidirectional, frame=frame,
-                   speed_norm=speed_norm, social=social, social_heads=social_heads)
+                   speed_norm=speed_norm, social=social, social_heads=social_heads,
+                   speed_input=speed_input)
         self.net = Forecaster(**net) if members == 1 else ForecasterEnsemble(members, **net)
         self.register_buffer("scale", torch.tensor(1.0))
         for stage in ("train", "val", "test"):
