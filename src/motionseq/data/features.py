@@ -405,7 +405,8 @@ class FeatureStream:
             else:  # before any known centre: the mean of the visible joints
                 with np.errstate(invalid="ignore"), quiet_nan_warnings():
                     c = np.nan_to_num(np.nanmean(keypoints, axis=0))
-            pos = (kp - c[:d]) / (self._scale if self._scale is not None else 1.0)
+            scale = self._scale if self._scale is not None else 1.0
+            pos = (kp - c[:d]) / scale
         else:
             pos = kp
         prev = self._prev
@@ -426,8 +427,7 @@ class FeatureStream:
         if f.centre_velocity:
             last, self._prev_centre = self._prev_centre, own_centre
             parts.append(np.zeros(d) if last is None or own_centre is None else
-                         (own_centre[:d] - last[:d]) * fps
-                         / (self._scale if self._scale is not None else 1.0))
+                         (own_centre[:d] - last[:d]) * fps / scale)
         return np.concatenate(parts).astype(np.float32)
 
     def _centre_and_scale(self, keypoints: np.ndarray) -> tuple[np.ndarray, float]:

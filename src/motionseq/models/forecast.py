@@ -150,15 +150,16 @@ class Forecaster(nn.Module):
         local = obs if rot is None else (obs - obs[:, -1:]) @ rot.transpose(1, 2)
         # per-path scale relative to the training scale: [B, 1, 1] (or 1 without speed_norm)
         rel_speed: Tensor | float = 1.0
-        if self.speed_norm:
+        speed = None
+        if self.speed_norm or self.speed_input:
             speed = (obs[:, 1:] - obs[:, :-1]).norm(dim=-1).mean(dim=1) / scale
+        if self.speed_norm:
             rel_speed = speed.clamp_min(self.min_speed)[:, None, None]
         local = local / rel_speed
         inputs = trajectory_inputs(local, scale)
         if self.speed_input:
             # what speed_norm divides out: the path's own speed (log, relative to the
             # training scale), so slow and fast walkers can still move differently
-            speed = (obs[:, 1:] - obs[:, :-1]).norm(dim=-1).mean(dim=1) / scale
             level = torch.log(speed.clamp_min(0.05))[:, None, None]
             inputs = torch.cat([inputs, level.expand(-1, inputs.shape[1], 1)], dim=-1)
         _, summary = self.encoder(inputs)

@@ -150,9 +150,9 @@ class SequenceEncoder(nn.Module):
 
     Padded steps never influence the result: each sequence is read exactly as it would be
     alone (a bidirectional batch is packed; a one-directional one never reaches its
-    padding, which follows each sequence's last step). The summary (many-to-one) is the state after the
-    last *valid* step (both directions when bidirectional), a masked mean/max or a masked
-    attention-weighted sum over the valid steps.
+    padding, which follows each sequence's last step). The summary (many-to-one) is the
+    state after the last *valid* step (both directions when bidirectional), a masked
+    mean/max or a masked attention-weighted sum over the valid steps.
 
     ``conv_channels > 0`` (or a list of per-layer channels) puts a :class:`TemporalConv`
     front end (``conv_layers`` layers of width ``conv_kernel``, normalised by ``conv_norm``:
@@ -211,7 +211,8 @@ class SequenceEncoder(nn.Module):
             # on a CPU than packed sequences; oneDNN has no such kernel in bfloat16).
             out, state = self.rnn(x)
             out = out.masked_fill(~mask[..., None], 0.0)
-            last = out[torch.arange(b, device=out.device), lengths.to(out.device) - 1]
+            if self.pooling == "last":
+                last = out[torch.arange(b, device=out.device), lengths.to(out.device) - 1]
         else:
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed)
