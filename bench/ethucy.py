@@ -78,11 +78,13 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "members3": ("model.members=3",),
     # kept: the path's own speed as an encoder input beside the speed-normalised path
     "nospeedin": ("model.speed_input=false",),
+    # kept: a moving average of the weights is what is validated and tested
+    "noema": ("model.ema_decay=null",),
 }
 DET_SETUP = ("experiment=forecast_ethucy (LSTM encoder, attention over the other agents of "
              "each scene window, recurrent decoder; heading frame, speed normalisation with the "
-             "speed as an input, mirrored scene windows), one model per left-out scene, best "
-             "epoch on val/")
+             "speed as an input, mirrored scene windows, a moving average of the weights), one "
+             "model per left-out scene, best epoch on val/")
 
 
 def _ablation_figures(name: str, table: dict[str, Any], overrides: tuple[str, ...],

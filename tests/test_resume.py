@@ -26,12 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 # 84 training clips of six classes in batches of 8: 11 steps an epoch, 132 in all; last.ckpt every 10
 # steps and at every epoch end. Dropout stays on: the random states must be restored too.
 # A plateau scheduler with patience 1 halves the learning rate several times, so a resume
-# that loses or repeats an epoch's scheduler step shows in the weights.
+# that loses or repeats an epoch's scheduler step shows in the weights. The weights are
+# averaged (model.ema_decay): a resume must carry the average and the raw weights on.
 RUN = ["experiment=classify_workouts", *TINY["workouts"], "data.batch_size=8",
        "data.source.classes=[squat,push_up,jumping_jack,lunge,arm_circles,standing]",
        "trainer.max_epochs=12", "trainer.deterministic=true", "logger=csv",
        "callbacks.last_checkpoint.every_n_train_steps=10", "callbacks.progress_bar=null",
-       "model.scheduler.patience=1"]
+       "model.scheduler.patience=1", "model.ema_decay=0.9"]
 STEPS_PER_EPOCH = 11
 
 
@@ -121,8 +122,10 @@ def test_killed_run_resumes_to_the_uninterrupted_result(kill_at, resume_from, un
     full, resumed = _last(uninterrupted), _last(run)
     assert resumed["global_step"] == full["global_step"] == 12 * STEPS_PER_EPOCH
     assert resumed["epoch"] == full["epoch"]
-    for key, value in full["state_dict"].items():
-        assert torch.equal(value, resumed["state_dict"][key]), key
+    # the averaged weights (model.ema_decay) and the raw ones the training goes on from
+    for part in ("state_dict", "current_model_state"):
+        for key, value in full[part].items():
+            assert torch.equal(value, resumed[part][key]), (part, key)
     expected = json.loads((uninterrupted / "metrics.json").read_text())
     assert json.loads((run / "metrics.json").read_text()) == expected
     # the CSV log holds each step once, as the uninterrupted run's does

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from motionseq.errors import DataError, MotionseqError
+from motionseq.modules.averaging import EMAWeights, check_decay
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,17 @@ class MotionModule(pl.LightningModule):
             a plateau scheduler, e.g. ``val/acc`` / ``max``.
         max_nonfinite_steps: training stops with an error after this many consecutive steps
             whose loss is NaN or inf (those steps are skipped, never applied).
+        ema_decay: validate, checkpoint and test an exponential moving average of the
+            weights with this decay per optimizer step (:mod:`motionseq.modules.averaging`);
+            None: the raw weights.
     """
 
     def __init__(self, optimizer: Callable | None = None, scheduler: Callable | None = None,
                  monitor: str = "val/loss", monitor_mode: str = "min",
-                 max_nonfinite_steps: int = 3) -> None:
+                 max_nonfinite_steps: int = 3, ema_decay: float | None = None) -> None:
         super().__init__()
+        check_decay(ema_decay)
+        self.ema_decay = ema_decay
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.monitor, self.monitor_mode = monitor, monitor_mode
@@ -108,6 +114,14 @@ class MotionModule(pl.LightningModule):
         sched = self.scheduler_factory(opt)
         return {"optimizer": opt,
                 "lr_scheduler": {"scheduler": sched, "monitor": self.monitor, "interval": "epoch"}}
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        if not self.ema_decay:
+            return []
+        if self._trainer is not None and any(isinstance(c, EMAWeights)
+                                             for c in self.trainer.callbacks):
+            return []  # testing after the fit: the fit's average stays in place
+        return [EMAWeights(self.ema_decay)]
 
     @staticmethod
     def check_finite(name: str, value: Tensor, stage: str) -> None:

@@ -47,6 +47,7 @@ class ActionClassifier(MotionModule):
         known_keep: after each validation epoch ``known_threshold`` is set so that this
             share of the in-class validation clips scores at or above it; it travels in the
             checkpoint and inference shows "no known action" below it (None: no threshold).
+        ema_decay: see :class:`~motionseq.modules.base.MotionModule`.
     """
 
     def __init__(self, input_size: int, class_names: list[str], features: dict | None = None,
@@ -59,8 +60,10 @@ class ActionClassifier(MotionModule):
                  conv_kernel: int | list[int] = 5, conv_layers: int = 1,
                  conv_norm: str = "layer", conv_pool: int = 1, open_set: str = "mass",
                  known_keep: float | None = 0.9, known_threshold: float | None = None,
-                 temperature: float = 1.0) -> None:
-        super().__init__(optimizer, scheduler, monitor, monitor_mode)
+                 temperature: float = 1.0,
+                 ema_decay: float | None = None) -> None:
+        super().__init__(optimizer, scheduler, monitor, monitor_mode,
+                         ema_decay=ema_decay)
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         self.class_names = list(class_names)
         n = len(self.class_names)

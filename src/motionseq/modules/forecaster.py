@@ -56,6 +56,7 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         members: ``1`` one network; ``k > 1`` a deep ensemble of ``k`` independently
             initialised networks, each trained on its own loss, forecasting their mean
             (``k`` times the compute).
+        ema_decay: see :class:`~motionseq.modules.base.MotionModule`.
         loss: ``displacement`` or ``position`` (above).
         final_weight: extra weight of the last predicted step in the loss (``0``: none).
         data_config: the data config the model was trained with (for ``motionseq-eval``).
@@ -70,8 +71,10 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
                  monitor: str = "val/ade", monitor_mode: str = "min",
                  data_config: dict | None = None, plot_samples: int = 6,
                  social: bool = False, social_heads: int = 4, final_weight: float = 0.0,
-                 members: int = 1, speed_input: bool = False) -> None:
-        super().__init__(optimizer, scheduler, monitor, monitor_mode)
+                 members: int = 1, speed_input: bool = False,
+                 ema_decay: float | None = None) -> None:
+        super().__init__(optimizer, scheduler, monitor, monitor_mode,
+                         ema_decay=ema_decay)
         if loss not in ("displacement", "position"):
             raise ConfigError(f"unknown loss {loss!r}; choose displacement or position")
         if not final_weight >= 0:
