@@ -3,10 +3,9 @@
 The average is what validation scores, what the checkpoints hold as their weights and
 what testing, evaluation, export and the live view use; the raw weights go on training and
 are kept in the checkpoint beside it (``current_model_state``), so that a resumed run goes
-on exactly. A model whose best epoch is picked on its own validation data lands on a
-smoothed point of the training path instead of wherever the last steps happened to leave
-it: the figure moves less from seed to seed, and it moves less between data that resembles
-the training data and data that does not.
+on exactly. The checkpoint picked on the validation data is then a smoothed point of the
+training path instead of wherever the last steps happened to leave it (measured in
+``conf/model/classifier.yaml`` and ``conf/experiment/forecast_ethucy.yaml``).
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ class EMAWeights(WeightAveraging):
     def __init__(self, decay: float) -> None:
         check_decay(decay)
         super().__init__(use_buffers=False, multi_avg_fn=get_ema_multi_avg_fn(decay))
-        self.decay = decay
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            checkpoint: dict[str, Any]) -> None:
