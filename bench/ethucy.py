@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +31,36 @@ def data_root() -> Path:
     return root
 
 
+def train_runs(experiment: str, overrides: tuple[str, ...], sweep: Path) -> None:
+    """Train ``experiment`` (plus ``overrides``) on the five leave-one-scene-out splits: a
+    Hydra multirun into ``sweep``, one thread."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "-m",
+           f"experiment={experiment}", f"data.scene={','.join(SCENES)}",
+           f"data.source.root={data_root()}", "logger=csv", f"hydra.sweep.dir={sweep}",
+           *overrides]
+    # one thread per process: faster than two fighting over a shared 2-core machine
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+
+
+def tables(sweep: Path, variants: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ETH/UCY table of :func:`ethucy_table` for the runs in ``sweep``, with each scene's
+    validation ADE/FDE (what variants are chosen on). ``variants`` (name →
+    :func:`ethucy_table` keywords, e.g. ``{"mirror_average": False}``) evaluate the same
+    checkpoints another way: their tables go in ``table["variants"]``."""
+    others = {name: ethucy_table(sweep, data_root(), plots=False, val=True, **kwargs)
+              for name, kwargs in (variants or {}).items()}
+    return {**ethucy_table(sweep, data_root(), plots=False, val=True), "variants": others}
+
+
 def train_and_table(experiment: str, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Train ``experiment`` (plus ``overrides``) on the five leave-one-scene-out splits (a
-    Hydra multirun in a temporary folder) and return the ETH/UCY table of
-    :func:`ethucy_table`, with each scene's validation ADE/FDE (what variants are chosen on)."""
-    root = data_root()
+    """:func:`train_runs` in a temporary folder, then its :func:`tables`."""
     with tempfile.TemporaryDirectory(prefix="bench-ethucy-") as tmp:
         sweep = Path(tmp) / "sweep"
-        cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "-m",
-               f"experiment={experiment}", f"data.scene={','.join(SCENES)}",
-               f"data.source.root={root}", "logger=csv", f"hydra.sweep.dir={sweep}",
-               *overrides]
-        # one thread per process: faster than two fighting over a shared 2-core machine
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"})
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-        return ethucy_table(sweep, root, plots=False, val=True)
+        train_runs(experiment, overrides, sweep)
+        return tables(sweep)
 
 
 def _figures(table: dict[str, Any], name: str, key: str, note: str) -> dict[str, dict[str, Any]]:
@@ -81,10 +95,14 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # kept: a moving average of the weights is what is validated and tested
     "noema": ("model.ema_decay=null",),
 }
+# Evaluated on the checkpoints of ``make bench ARGS=ethucy`` itself (no training of its own):
+# kept, the mean of the forecasts of each scene window and of its mirror image
+NOMIRROR = ("model.mirror_average=false",)
 DET_SETUP = ("experiment=forecast_ethucy (LSTM encoder, attention over the other agents of "
              "each scene window, recurrent decoder; heading frame, speed normalisation with the "
-             "speed as an input, mirrored scene windows, a moving average of the weights), one "
-             "model per left-out scene, best epoch on val/")
+             "speed as an input, mirrored scene windows, a moving average of the weights, the "
+             "mean of the forecasts of each window and its mirror image), one model per "
+             "left-out scene, best epoch on val/")
 
 
 def _ablation_figures(name: str, table: dict[str, Any], overrides: tuple[str, ...],
@@ -108,7 +126,15 @@ def _ablation_figures(name: str, table: dict[str, Any], overrides: tuple[str, ..
 def run() -> dict[str, dict[str, Any]]:
     """The social forecaster and, in the same run, the single-agent one."""
     setup = DET_SETUP
-    table = train_and_table("forecast_ethucy")
+    with tempfile.TemporaryDirectory(prefix="bench-ethucy-") as tmp:
+        social, alone = Path(tmp) / "social", Path(tmp) / "single"
+        # the two recipes trained side by side (one thread each), then evaluated alone
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            for job in [pool.submit(train_runs, "forecast_ethucy", (), social),
+                        pool.submit(train_runs, "forecast_ethucy", SINGLE, alone)]:
+                job.result()
+        table = tables(social, {"nomirror": {"mirror_average": False}})
+        single_table = tables(alone)
     out = {**_figures(table, "det", "model", setup),
            **_figures(table, "cvm", "cv", "constant velocity on the same test windows"),
            **_figures(table, "linear", "linear",
@@ -126,8 +152,9 @@ def run() -> dict[str, dict[str, Any]]:
     out["ethucy_det_scenes_below_cvm"] = {
         "value": len(below), "unit": "scenes", "goal": "5",
         "note": f"scenes whose det ADE is below constant velocity's: {', '.join(below)}"}
-    single = _ablation_figures("single", train_and_table("forecast_ethucy", SINGLE), SINGLE,
-                               setup)
+    out.update(_ablation_figures("nomirror", table["variants"]["nomirror"], NOMIRROR,
+                                 f"{setup}; the same checkpoints"))
+    single = _ablation_figures("single", single_table, SINGLE, setup)
     out.update(single)
     for metric in ("ade", "fde"):  # the single-agent model beside the social one
         out[f"ethucy_det_{metric}_single"] = {

@@ -14,7 +14,7 @@ import torch
 from motionseq.data.ethucy import SCENES, download, read_scene, scene_files
 from motionseq.data.trajectories import make_windows
 from motionseq.errors import ConfigError, DataError
-from motionseq.tasks.ethucy import find_scene_runs, main
+from motionseq.tasks.ethucy import ethucy_table, find_scene_runs, load_forecaster, main
 from tests.test_train import _run_script
 
 STANDARD_TEST_COUNTS = {"eth": 364, "hotel": 1197, "univ": 24334, "zara1": 2356, "zara2": 5910}
@@ -81,6 +81,12 @@ def test_multirun_then_table_matches_baselines(shared_data: Path, tmp_path, caps
     assert (sweep / "plots" / "ethucy_hotel.png").is_file()
     assert "**mean**" in (sweep / "ethucy_table.md").read_text()
     assert "Only 2 of the 5 scenes" in capsys.readouterr().out
+    # the same checkpoints without the mirror average (the recipe's own setting is on)
+    assert load_forecaster(hotel["checkpoint"]).hparams.mirror_average
+    plain = ethucy_table(sweep, shared_data / "ethucy", plots=False, mirror_average=False)
+    for scene, row in plain["scenes"].items():
+        assert row["cv_ade"] == table["scenes"][scene]["cv_ade"]
+        assert row["model_ade"] != table["scenes"][scene]["model_ade"]
 
 
 @pytest.mark.slow
@@ -98,6 +104,8 @@ def test_multimodal_table_adds_best_of_20(shared_data: Path, tmp_path):
     # the closest of 20 forecasts beats the single most likely one
     assert hotel["best_ade"] < hotel["model_ade"] and hotel["best_fde"] < hotel["model_fde"]
     assert "best of 20" in (sweep / "ethucy_table.md").read_text()
+    with pytest.raises(ConfigError, match="no mirror average"):
+        load_forecaster(hotel["checkpoint"], mirror_average=False)
 
 
 @pytest.mark.slow

@@ -37,6 +37,8 @@ def _scene(n: int, seed: int) -> torch.Tensor:
 MODELS = {
     "deterministic": lambda: TrajectoryForecaster(8, 12, 0.4, hidden=16, social=True),
     "ensemble": lambda: TrajectoryForecaster(8, 12, 0.4, hidden=16, social=True, members=2),
+    "mirrored": lambda: TrajectoryForecaster(8, 12, 0.4, hidden=16, social=True,
+                                             mirror_average=True),
     "cvae": lambda: MultimodalForecaster(8, 12, 0.4, hidden=16, latent=4, social=True),
 }
 
@@ -89,6 +91,42 @@ def test_padded_agents_change_nothing(model):
     valid = torch.tensor([True, True, True, False, False])
     out = model(pad, torch.zeros(5, dtype=torch.long), valid)
     torch.testing.assert_close(out[:3], ref, atol=1e-5, rtol=1e-5)
+
+
+FLIP = torch.tensor([1.0, -1.0])
+
+
+def _mirror_pair() -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The same random weights without and with ``mirror_average``."""
+    plain = _trained_like(MODELS["deterministic"]())
+    mirrored = _trained_like(MODELS["mirrored"]())
+    mirrored.load_state_dict(plain.state_dict())
+    return plain, mirrored
+
+
+def test_the_mirror_average_is_the_mean_of_the_scene_and_its_mirror_image():
+    plain, mirrored = _mirror_pair()
+    obs, group = torch.cat([_scene(4, 8), _scene(3, 9)]), torch.tensor([5] * 4 + [2] * 3)
+    expected = (plain(obs, group) + plain(obs * FLIP, group) * FLIP) / 2
+    torch.testing.assert_close(mirrored(obs, group), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(mirrored(obs[:1]), (plain(obs[:1]) + plain(obs[:1] * FLIP) * FLIP)
+                               / 2, atol=1e-5, rtol=1e-5)
+
+
+def test_the_mirror_average_forecast_is_exactly_mirror_symmetric():
+    plain, mirrored = _mirror_pair()
+    obs, group = _scene(5, 10), torch.zeros(5, dtype=torch.long)
+    # random weights are not symmetric by themselves; the average is
+    assert not torch.allclose(plain(obs * FLIP, group) * FLIP, plain(obs, group), atol=1e-3)
+    torch.testing.assert_close(mirrored(obs * FLIP, group) * FLIP, mirrored(obs, group),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_training_forecasts_one_copy_only():
+    plain, mirrored = _mirror_pair()
+    obs, group = _scene(4, 11), torch.zeros(4, dtype=torch.long)
+    torch.testing.assert_close(mirrored.train()(obs, group), plain.train()(obs, group))
+    assert mirrored.net(_scene(0, 12), mirrored.scale)[0].shape == (0, 12, 2)
 
 
 def test_samples_see_the_neighbours_and_keep_them_apart():

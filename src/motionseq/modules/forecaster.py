@@ -57,6 +57,8 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
             initialised networks, each trained on its own loss, forecasting their mean
             (``k`` times the compute).
         ema_decay: see :class:`~motionseq.modules.base.MotionModule`.
+        mirror_average: validate, test and forecast the mean of the forecasts of each scene
+            window and of its mirror image (see ``Forecaster``); training is unchanged.
         loss: ``displacement`` or ``position`` (above).
         final_weight: extra weight of the last predicted step in the loss (``0``: none).
         data_config: the data config the model was trained with (for ``motionseq-eval``).
@@ -72,7 +74,7 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
                  data_config: dict | None = None, plot_samples: int = 6,
                  social: bool = False, social_heads: int = 4, final_weight: float = 0.0,
                  members: int = 1, speed_input: bool = False,
-                 ema_decay: float | None = None) -> None:
+                 ema_decay: float | None = None, mirror_average: bool = False) -> None:
         super().__init__(optimizer, scheduler, monitor, monitor_mode,
                          ema_decay=ema_decay)
         if loss not in ("displacement", "position"):
@@ -85,7 +87,7 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         net = dict(pred_len=pred_len, decoder=decoder, cell=cell, hidden=hidden, layers=layers,
                    dropout=dropout, bidirectional=bidirectional, frame=frame,
                    speed_norm=speed_norm, social=social, social_heads=social_heads,
-                   speed_input=speed_input)
+                   speed_input=speed_input, mirror_average=mirror_average)
         self.net = Forecaster(**net) if members == 1 else ForecasterEnsemble(members, **net)
         self.register_buffer("scale", torch.tensor(1.0))
         for stage in ("train", "val", "test"):
@@ -105,6 +107,13 @@ class TrajectoryForecaster(TrajectoryPlots, MotionModule):
         ``group [B]``: the agents present together (a social model lets them see each
         other; None: each alone); ``valid [B]``: False for padding rows."""
         return self.net(obs, self.scale, group, valid)[0]
+
+    def set_mirror_average(self, on: bool) -> None:
+        """Turn the mirror average (see the class docstring) on or off, e.g. to evaluate a
+        checkpoint both ways."""
+        for net in getattr(self.net, "members", [self.net]):
+            net.mirror_average = bool(on)
+        self.hparams["mirror_average"] = bool(on)
 
     @property
     def social(self) -> bool:

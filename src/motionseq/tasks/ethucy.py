@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 
 from motionseq.data.ethucy import SCENES, read_scene
 from motionseq.data.trajectories import make_windows
-from motionseq.errors import CheckpointError, DataError, MotionseqError
+from motionseq.errors import CheckpointError, ConfigError, DataError, MotionseqError
 from motionseq.fileio import atomic_write
 from motionseq.models.baselines import constant_velocity, linear_fit
 from motionseq.modules.checkpoint import module_from_checkpoint
@@ -116,10 +116,23 @@ def errors(pred: np.ndarray, fut: np.ndarray) -> tuple[float, float]:
     return float(e.mean()), float(e[:, -1].mean())
 
 
-def validation_errors(ckpt: str | Path, root: str | Path, scene: str) -> dict[str, float]:
+def load_forecaster(ckpt: str | Path, mirror_average: bool | None = None) -> torch.nn.Module:
+    """The checkpoint's forecaster; ``mirror_average`` True or False overrides its own
+    setting (``model.mirror_average``), None keeps it."""
+    model = module_from_checkpoint(ckpt)
+    if mirror_average is not None:
+        if not hasattr(model, "set_mirror_average"):
+            raise ConfigError(f"{ckpt} holds a {type(model).__name__}, which has no mirror "
+                              f"average")
+        model.set_mirror_average(mirror_average)
+    return model
+
+
+def validation_errors(ckpt: str | Path, root: str | Path, scene: str,
+                      mirror_average: bool | None = None) -> dict[str, float]:
     """``{"val_ade", "val_fde"}`` of the checkpoint on the validation windows of ``scene``'s
     split (from its training scenes): the figures settings are chosen on."""
-    model = module_from_checkpoint(ckpt)
+    model = load_forecaster(ckpt, mirror_average)
     v = make_windows(read_scene(root, scene, splits=("val",))["val"], model.hparams.obs_len,
                      model.hparams.pred_len)
     group = v.groups() if getattr(model, "social", False) else None
@@ -128,10 +141,11 @@ def validation_errors(ckpt: str | Path, root: str | Path, scene: str) -> dict[st
 
 
 def evaluate_scene(ckpt: str | Path, root: str | Path, scene: str,
-                   plot_path: Path | None = None, samples: int = 6) -> dict[str, Any]:
+                   plot_path: Path | None = None, samples: int = 6,
+                   mirror_average: bool | None = None) -> dict[str, Any]:
     """ADE/FDE of the checkpoint, constant velocity and a linear fit on ``scene``'s test
     windows; plots ``samples`` predictions to ``plot_path`` when given."""
-    model = module_from_checkpoint(ckpt)
+    model = load_forecaster(ckpt, mirror_average)
     hp = model.hparams
     tracks = read_scene(root, scene, splits=("test",))["test"]
     w = make_windows(tracks, hp.obs_len, hp.pred_len)
@@ -190,9 +204,10 @@ def render_markdown(table: dict[str, Any]) -> str:
 
 
 def ethucy_table(sweep_dir: str | Path, root: str | Path, plots: bool = True,
-                 val: bool = False) -> dict[str, Any]:
+                 val: bool = False, mirror_average: bool | None = None) -> dict[str, Any]:
     """Evaluate every scene run below ``sweep_dir``; write and return the table. ``val``
-    adds each checkpoint's validation ADE/FDE (timed apart from the test evaluation)."""
+    adds each checkpoint's validation ADE/FDE (timed apart from the test evaluation);
+    ``mirror_average`` (True/False) overrides the checkpoints' own setting."""
     sweep_dir = Path(sweep_dir)
     runs = find_scene_runs(sweep_dir)
     seconds = 0.0
@@ -200,10 +215,11 @@ def ethucy_table(sweep_dir: str | Path, root: str | Path, plots: bool = True,
     for scene in [s for s in SCENES if s in runs]:
         plot = sweep_dir / "plots" / f"ethucy_{scene}.png" if plots else None
         t0 = time.perf_counter()
-        rows[scene] = evaluate_scene(runs[scene], root, scene, plot)
+        rows[scene] = evaluate_scene(runs[scene], root, scene, plot,
+                                     mirror_average=mirror_average)
         seconds += time.perf_counter() - t0
         if val:
-            rows[scene].update(validation_errors(runs[scene], root, scene))
+            rows[scene].update(validation_errors(runs[scene], root, scene, mirror_average))
     table = {"scenes": rows, "mean": mean_row(rows), "complete": len(rows) == len(SCENES),
              "eval_seconds": seconds}
     text = json.dumps(table, indent=2) + "\n"
