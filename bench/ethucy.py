@@ -94,6 +94,8 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "nospeedin": ("model.speed_input=false",),
     # kept: a moving average of the weights is what is validated and tested
     "noema": ("model.ema_decay=null",),
+    # not kept: 20 epochs (the default trains up to 40, early stopping picks 24-33)
+    "epochs20": ("trainer.max_epochs=20",),
 }
 # Evaluated on the checkpoints of ``make bench ARGS=ethucy`` itself (no training of its own):
 # kept, the mean of the forecasts of each scene window and of its mirror image
