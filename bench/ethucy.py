@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from motionseq.data.ethucy import SCENES
-from motionseq.tasks.ethucy import ethucy_table
+from motionseq.tasks.ethucy import ethucy_table, validation_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_EVAL_S = 30.0
@@ -174,6 +174,52 @@ def run_ablations(names: tuple[str, ...] | None = None) -> dict[str, dict[str, A
         overrides = ABLATIONS[name]
         out.update(_ablation_figures(name, train_and_table("forecast_ethucy", overrides),
                                      overrides, DET_SETUP))
+    return out
+
+
+# Validation on a whole scene held out of training (data.source.val_scene), the next scene
+# for each split so that each scene is held out once; no test split is read.
+HELDOUT = {scene: SCENES[(i + 1) % len(SCENES)] for i, scene in enumerate(SCENES)}
+HELDOUT_CANDIDATES = ("default", "epochs20", "jitter")
+
+
+def _heldout_run(name: str, scene: str, out: Path) -> dict[str, float]:
+    """One split of candidate ``name`` trained without ``HELDOUT[scene]``, validated on it."""
+    overrides = () if name == "default" else ABLATIONS[name]
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "experiment=forecast_ethucy",
+           f"data.scene={scene}", f"data.source.val_scene={HELDOUT[scene]}",
+           f"data.source.root={data_root()}", "test=false", "logger=csv",
+           f"hydra.run.dir={out}", *overrides]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    ckpt = sorted((out / "checkpoints").glob("epoch_*.ckpt"))[-1]
+    return validation_errors(ckpt, data_root(), scene, val_scene=HELDOUT[scene])
+
+
+def run_heldout(names: tuple[str, ...] = HELDOUT_CANDIDATES) -> dict[str, dict[str, Any]]:
+    """Each candidate recipe validated on scenes it never trained on: for each split, the
+    next scene (:data:`HELDOUT`) leaves training and is the validation set. Two runs at a
+    time, one thread each."""
+    with tempfile.TemporaryDirectory(prefix="bench-ethucy-heldout-") as tmp:
+        jobs = [(name, scene) for name in names for scene in SCENES]
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            rows = list(pool.map(lambda j: _heldout_run(*j, Path(tmp) / f"{j[0]}-{j[1]}"),
+                                 jobs))
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        mine = [r for (n, _), r in zip(jobs, rows, strict=True) if n == name]
+        per = ", ".join(f"{s} without {HELDOUT[s]}: {r['val_ade']:.4f}"
+                        for s, r in zip(SCENES, mine, strict=True))
+        what = "the default recipe" if name == "default" else " ".join(ABLATIONS[name])
+        for metric in ("ade", "fde"):
+            out[f"ethucy_heldout_{name}_val_{metric}"] = {
+                "value": round(sum(r[f"val_{metric}"] for r in mine) / len(mine), 4),
+                "unit": "m",
+                "note": f"{what}: mean over the 5 splits of the validation {metric.upper()} on a "
+                        f"training scene held out of training (data.source.val_scene); ADE "
+                        f"per split: {per}"}
     return out
 
 

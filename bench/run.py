@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
     "ethucy": ethucy.run,
     "ethucy_ablations": ethucy.run_ablations,
     "ethucy_multimodal": ethucy.run_multimodal,
+    "ethucy_heldout": ethucy.run_heldout,
     "tracking": tracking.run,
     "pets_forecast": pets_forecast.run,
     "forecast_joints": joints.run,
@@ -54,7 +55,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {
 }
 # Run only when named (``make bench-accuracy``): they train for many minutes.
 OPT_IN = frozenset({"accuracy", "accuracy_penn", "accuracy_natops", "sim2real", "uea_dev",
-                     "sequences_penn", "ethucy_ablations",
+                     "sequences_penn", "ethucy_ablations", "ethucy_heldout",
                      *(f"ethucy_ablation_{name}" for name in ethucy.ABLATIONS)})
 
 

@@ -14,6 +14,7 @@ import torch
 from motionseq.data.ethucy import SCENES, download, read_scene, scene_files
 from motionseq.data.trajectories import make_windows
 from motionseq.errors import ConfigError, DataError
+from motionseq.sequence import Tracks
 from motionseq.tasks.ethucy import ethucy_table, find_scene_runs, load_forecaster, main
 from tests.test_train import _run_script
 
@@ -39,6 +40,29 @@ def test_unknown_scene_and_missing_files_say_what_to_do(tmp_path):
         scene_files("zara3")
     with pytest.raises(DataError, match="python -m motionseq.data.ethucy"):
         read_scene(tmp_path, "hotel")
+
+
+def test_a_held_out_validation_scene_leaves_training(shared_data: Path):
+    from motionseq.data.sources import EthUcySource
+
+    files = scene_files("eth", val_scene="univ")
+    univ = ("students001", "students003", "uni_examples")
+    assert not [f for f in files["train"] if f.startswith(univ)]
+    assert sorted(files["val"]) == sorted(f"{s}_{k}.txt" for s in univ for k in ("train", "val"))
+    assert files["test"] == scene_files("eth")["test"]
+    # zara3 belongs to zara2's recordings: held out with it
+    assert {"crowds_zara02_train.txt", "crowds_zara03_train.txt"} <= set(
+        scene_files("eth", val_scene="zara2")["val"])
+    root = shared_data / "ethucy"
+    data = EthUcySource(str(root), "eth", val_scene="hotel").load()
+    assert len(data["train"]) == len(read_scene(root, "eth")["train"]) - 1
+    hotel = [Tracks.load_txt(root / "eth" / k / f"biwi_hotel_{k}.txt", dt=0.4)
+             for k in ("train", "val")]
+    assert len(make_windows(data["val"])) == len(make_windows(hotel)) > 0
+    with pytest.raises(ConfigError, match="training scenes"):
+        EthUcySource(str(root), "eth", val_scene="eth")
+    with pytest.raises(ConfigError, match="unknown ETH/UCY scene"):
+        scene_files("eth", val_scene="zara3")
 
 
 def test_download_fetches_every_file_and_resumes(shared_data: Path, tmp_path):

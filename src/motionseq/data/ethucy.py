@@ -50,13 +50,28 @@ _OWN_TRAIN = {"eth": {"biwi_eth"}, "hotel": {"biwi_hotel"},
               "zara2": {"crowds_zara02"}}
 
 
-def scene_files(scene: str) -> dict[str, list[str]]:
-    """File names of each split of ``scene`` (leave-one-scene-out)."""
+def scene_files(scene: str, val_scene: str | None = None) -> dict[str, list[str]]:
+    """File names of each split of ``scene`` (leave-one-scene-out).
+
+    ``val_scene`` (one of the training scenes) holds that whole scene out of training and
+    validates on all of its training recordings (their ``_train`` and ``_val`` files): a
+    validation on a scene the model has never seen, as the test is, instead of on the last
+    part of the recordings it trains on."""
     check_scene(scene)
     stems = sorted(s for stems in _TRAIN_STEMS.values() for s in stems
                    if s not in _OWN_TRAIN[scene])
-    return {"train": [f"{s}_train.txt" for s in stems], "val": [f"{s}_val.txt" for s in stems],
-            "test": list(_TEST_FILES[scene])}
+    files = {"train": [f"{s}_train.txt" for s in stems],
+             "val": [f"{s}_val.txt" for s in stems], "test": list(_TEST_FILES[scene])}
+    if val_scene is None:
+        return files
+    check_scene(val_scene)
+    if val_scene == scene:
+        raise ConfigError(f"val_scene must be one of the training scenes of {scene!r}, not "
+                          f"{scene!r} itself (its recording is the test split)")
+    held = [s for s in stems if s in _TRAIN_STEMS[val_scene]]
+    return {"train": [f"{s}_train.txt" for s in stems if s not in held],
+            "val": [f"{s}_{split}.txt" for s in held for split in ("train", "val")],
+            "test": files["test"]}
 
 
 def check_scene(scene: str) -> None:
@@ -65,20 +80,23 @@ def check_scene(scene: str) -> None:
 
 
 def read_scene(root: str | Path, scene: str, dt: float = DT,
-               splits: tuple[str, ...] = SPLITS) -> dict[str, list[Tracks]]:
+               splits: tuple[str, ...] = SPLITS,
+               val_scene: str | None = None) -> dict[str, list[Tracks]]:
     """``{split: the scene's recordings as :class:`Tracks`}`` for each of ``splits``
-    (default train, val and test)."""
+    (default train, val and test); ``val_scene``: see :func:`scene_files`."""
     root = Path(root)
-    files = {k: v for k, v in scene_files(scene).items() if k in splits}
-    missing = [root / scene / split / name for split, names in files.items() for name in names
-               if not (root / scene / split / name).is_file()]
+    files = {k: v for k, v in scene_files(scene, val_scene).items() if k in splits}
+    # a held-out validation scene reads its _train files from train/ (see scene_files)
+    folder = {split: [root / scene / ("train" if n.endswith("_train.txt") else split) / n
+                      for n in names] for split, names in files.items()}
+    missing = [path for paths in folder.values() for path in paths if not path.is_file()]
     if missing:
         raise DataError(
             f"ETH/UCY files missing under {root} (first: {missing[0]}); download them with "
             f"`python -m motionseq.data.ethucy {root}` or point data.source.root at a copy"
         )
-    return {split: [Tracks.load_txt(root / scene / split / n, dt=dt) for n in names]
-            for split, names in files.items()}
+    return {split: [Tracks.load_txt(path, dt=dt) for path in paths]
+            for split, paths in folder.items()}
 
 
 def download(root: str | Path, scenes: tuple[str, ...] = SCENES, base_url: str = BASE_URL,

@@ -59,15 +59,18 @@ class CrowdsSource:
 
 class EthUcySource:
     """One ETH/UCY leave-one-scene-out split (:mod:`motionseq.data.ethucy`): train and val
-    from the other four scenes, test from ``scene``."""
+    from the other four scenes, test from ``scene``; ``val_scene`` validates on one of those
+    four held out of training instead (see :func:`~motionseq.data.ethucy.scene_files`)."""
 
-    def __init__(self, root: str, scene: str = "zara1", dt: float = 0.4) -> None:
-        from motionseq.data.ethucy import check_scene
+    def __init__(self, root: str, scene: str = "zara1", dt: float = 0.4,
+                 val_scene: str | None = None) -> None:
+        from motionseq.data.ethucy import check_scene, scene_files
 
         check_scene(scene)
-        self.root, self.scene, self.dt = Path(root), scene, dt
+        scene_files(scene, val_scene)  # a bad val_scene fails here, before any training
+        self.root, self.scene, self.dt, self.val_scene = Path(root), scene, dt, val_scene
 
     def load(self) -> dict[str, list[Tracks]]:
         from motionseq.data.ethucy import read_scene
 
-        return read_scene(self.root, self.scene, dt=self.dt)
+        return read_scene(self.root, self.scene, dt=self.dt, val_scene=self.val_scene)

@@ -129,12 +129,14 @@ def load_forecaster(ckpt: str | Path, mirror_average: bool | None = None) -> tor
 
 
 def validation_errors(ckpt: str | Path, root: str | Path, scene: str,
-                      mirror_average: bool | None = None) -> dict[str, float]:
+                      mirror_average: bool | None = None,
+                      val_scene: str | None = None) -> dict[str, float]:
     """``{"val_ade", "val_fde"}`` of the checkpoint on the validation windows of ``scene``'s
-    split (from its training scenes): the figures settings are chosen on."""
+    split (from its training scenes, or the held-out ``val_scene``): the figures settings
+    are chosen on."""
     model = load_forecaster(ckpt, mirror_average)
-    v = make_windows(read_scene(root, scene, splits=("val",))["val"], model.hparams.obs_len,
-                     model.hparams.pred_len)
+    v = make_windows(read_scene(root, scene, splits=("val",), val_scene=val_scene)["val"],
+                     model.hparams.obs_len, model.hparams.pred_len)
     group = v.groups() if getattr(model, "social", False) else None
     ade, fde = errors(predict(model, v.obs, group), v.fut)
     return {"val_ade": ade, "val_fde": fde}
