@@ -31,18 +31,22 @@ def data_root() -> Path:
     return root
 
 
-def train_runs(experiment: str, overrides: tuple[str, ...], sweep: Path) -> None:
-    """Train ``experiment`` (plus ``overrides``) on the five leave-one-scene-out splits: a
-    Hydra multirun into ``sweep``, one thread."""
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "-m",
-           f"experiment={experiment}", f"data.scene={','.join(SCENES)}",
-           f"data.source.root={data_root()}", "logger=csv", f"hydra.sweep.dir={sweep}",
-           *overrides]
+def _train(*args: str) -> None:
+    """``scripts/train.py ARGS`` on the ETH/UCY files, CSV logs, one thread."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), *args,
+           f"data.source.root={data_root()}", "logger=csv"]
     # one thread per process: faster than two fighting over a shared 2-core machine
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+
+
+def train_runs(experiment: str, overrides: tuple[str, ...], sweep: Path) -> None:
+    """Train ``experiment`` (plus ``overrides``) on the five leave-one-scene-out splits: a
+    Hydra multirun into ``sweep``."""
+    _train("-m", f"experiment={experiment}", f"data.scene={','.join(SCENES)}",
+           f"hydra.sweep.dir={sweep}", *overrides)
 
 
 def tables(sweep: Path, variants: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -186,14 +190,9 @@ HELDOUT_CANDIDATES = ("default", "epochs20", "jitter")
 def _heldout_run(name: str, scene: str, out: Path) -> dict[str, float]:
     """One split of candidate ``name`` trained without ``HELDOUT[scene]``, validated on it."""
     overrides = () if name == "default" else ABLATIONS[name]
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "experiment=forecast_ethucy",
-           f"data.scene={scene}", f"data.source.val_scene={HELDOUT[scene]}",
-           f"data.source.root={data_root()}", "test=false", "logger=csv",
-           f"hydra.run.dir={out}", *overrides]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    _train("experiment=forecast_ethucy", f"data.scene={scene}",
+           f"data.source.val_scene={HELDOUT[scene]}", "test=false", f"hydra.run.dir={out}",
+           *overrides)
     ckpt = sorted((out / "checkpoints").glob("epoch_*.ckpt"))[-1]
     return validation_errors(ckpt, data_root(), scene, val_scene=HELDOUT[scene])
 

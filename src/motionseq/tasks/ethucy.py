@@ -134,7 +134,12 @@ def validation_errors(ckpt: str | Path, root: str | Path, scene: str,
     """``{"val_ade", "val_fde"}`` of the checkpoint on the validation windows of ``scene``'s
     split (from its training scenes, or the held-out ``val_scene``): the figures settings
     are chosen on."""
-    model = load_forecaster(ckpt, mirror_average)
+    return _validate(load_forecaster(ckpt, mirror_average), root, scene, val_scene)
+
+
+def _validate(model: torch.nn.Module, root: str | Path, scene: str,
+              val_scene: str | None = None) -> dict[str, float]:
+    """:func:`validation_errors` of a loaded forecaster."""
     v = make_windows(read_scene(root, scene, splits=("val",), val_scene=val_scene)["val"],
                      model.hparams.obs_len, model.hparams.pred_len)
     group = v.groups() if getattr(model, "social", False) else None
@@ -147,7 +152,13 @@ def evaluate_scene(ckpt: str | Path, root: str | Path, scene: str,
                    mirror_average: bool | None = None) -> dict[str, Any]:
     """ADE/FDE of the checkpoint, constant velocity and a linear fit on ``scene``'s test
     windows; plots ``samples`` predictions to ``plot_path`` when given."""
-    model = load_forecaster(ckpt, mirror_average)
+    return _evaluate(load_forecaster(ckpt, mirror_average), ckpt, root, scene, plot_path,
+                     samples)
+
+
+def _evaluate(model: torch.nn.Module, ckpt: str | Path, root: str | Path, scene: str,
+              plot_path: Path | None = None, samples: int = 6) -> dict[str, Any]:
+    """:func:`evaluate_scene` of a loaded forecaster (``ckpt``: where it came from)."""
     hp = model.hparams
     tracks = read_scene(root, scene, splits=("test",))["test"]
     w = make_windows(tracks, hp.obs_len, hp.pred_len)
@@ -217,11 +228,11 @@ def ethucy_table(sweep_dir: str | Path, root: str | Path, plots: bool = True,
     for scene in [s for s in SCENES if s in runs]:
         plot = sweep_dir / "plots" / f"ethucy_{scene}.png" if plots else None
         t0 = time.perf_counter()
-        rows[scene] = evaluate_scene(runs[scene], root, scene, plot,
-                                     mirror_average=mirror_average)
+        model = load_forecaster(runs[scene], mirror_average)  # once for test and val
+        rows[scene] = _evaluate(model, runs[scene], root, scene, plot)
         seconds += time.perf_counter() - t0
         if val:
-            rows[scene].update(validation_errors(runs[scene], root, scene, mirror_average))
+            rows[scene].update(_validate(model, root, scene))
     table = {"scenes": rows, "mean": mean_row(rows), "complete": len(rows) == len(SCENES),
              "eval_seconds": seconds}
     text = json.dumps(table, indent=2) + "\n"
